@@ -1,0 +1,21 @@
+"""The `chatdapp` command line: thin commands over the same services the page and agents use."""
+from __future__ import annotations
+
+import typer
+
+from app._cli_devnet import devnet_app
+from app._cli_model import model_app
+
+cli = typer.Typer(help="chatdapp: a wallet assistant that never signs for you.", no_args_is_help=True, add_completion=False)
+cli.add_typer(devnet_app, name="devnet")
+cli.add_typer(model_app, name="model")
+
+# Other command groups register themselves here (one import line each).
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

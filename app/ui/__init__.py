@@ -1,0 +1,1 @@
+"""The Streamlit page (only the faces import Streamlit)."""
