@@ -47,6 +47,12 @@ def run(as_json: bool, produce: Callable[[], Any], render: Callable[[Any], None]
         raise typer.Exit(1)
     except KeyboardInterrupt:
         raise typer.Exit(130)
+    except Exception as e:  # a bug, not bad input: still answer in the promised shape
+        if as_json:
+            print(json.dumps({"ok": False, "error": {"code": "internal_error", "message": f"{type(e).__name__}: {e}"}}))
+        else:
+            err_console.print(f"[bold red]Internal error[/]: {type(e).__name__}: {e}")
+        raise typer.Exit(2)
     if as_json:
         payload = data if isinstance(data, dict) else {"result": data}
         if isinstance(payload, dict) and "ok" not in payload:
