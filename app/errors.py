@@ -106,3 +106,15 @@ class NotFound(ChatdappError):
 
 class ConfigError(ChatdappError):
     code = "config_error"
+
+
+class SiweInvalid(ChatdappError):
+    """A Sign-In with Ethereum message or signature did not check out (code says which part)."""
+
+    code = "siwe_invalid"
+
+
+class MulticallMissing(ChainError):
+    """Batched reads need Multicall3 at its address on this chain."""
+
+    code = "multicall_missing"
