@@ -118,3 +118,14 @@ class MulticallMissing(ChainError):
     """Batched reads need Multicall3 at its address on this chain."""
 
     code = "multicall_missing"
+
+
+# --- accountable conversations (digests, anchoring, receipts) -------------------------------
+class NotCanonical(InputError):
+    """A turn (or a disclosed one) has no exact canonical JSON form, e.g. it carries a float."""
+
+    code = "not_canonical"
+
+
+class AnchorFailed(ChainError):
+    code = "anchor_failed"
