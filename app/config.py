@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVNET_PORT = 8545
@@ -27,6 +27,15 @@ class Settings(BaseSettings):
 
     slippage_bps: int = 50
     index_dir: Path | None = None
+
+    # Accountable conversations: the logger key anchors digest batches (devnet: anvil dev account 0).
+    logger_key: SecretStr | None = None  # 0x-hex private key
+    logger_keystore: Path | None = None  # or an encrypted JSON keystore ...
+    logger_keystore_password: SecretStr | None = None  # ... and its password
+    log_address: str | None = None  # ConversationLog address off the devnet (else the devnet manifest's)
+    anchor_every_turns: int = 8  # anchor once this many turns are pending ...
+    anchor_every_s: int = 60  # ... or the oldest pending turn is this old (seconds)
+    anchor_max_leaves: int = 4096
 
     def model_post_init(self, __context) -> None:
         self.home = Path(self.home).expanduser()
