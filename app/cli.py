@@ -4,11 +4,13 @@ from __future__ import annotations
 import typer
 
 from app._cli_devnet import devnet_app
+from app._cli_holdings import holdings_cmd
 from app._cli_model import model_app
 
 cli = typer.Typer(help="chatdapp: a wallet assistant that never signs for you.", no_args_is_help=True, add_completion=False)
 cli.add_typer(devnet_app, name="devnet")
 cli.add_typer(model_app, name="model")
+cli.command("holdings")(holdings_cmd)
 
 # Other command groups register themselves here (one import line each).
 
