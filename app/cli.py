@@ -4,6 +4,7 @@ from __future__ import annotations
 import typer
 
 from app._cli_devnet import devnet_app
+from app._cli_digests import register_digest_commands
 from app._cli_holdings import holdings_cmd
 from app._cli_model import model_app
 
@@ -11,6 +12,7 @@ cli = typer.Typer(help="chatdapp: a wallet assistant that never signs for you.",
 cli.add_typer(devnet_app, name="devnet")
 cli.add_typer(model_app, name="model")
 cli.command("holdings")(holdings_cmd)
+register_digest_commands(cli)
 
 # Other command groups register themselves here (one import line each).
 

@@ -86,20 +86,21 @@ class _Chain:
 
     def __init__(self, w3: Web3):
         self.w3 = w3
+        self.url = str(getattr(w3.provider, "endpoint_uri", None) or "the RPC endpoint")
         self._chain_id: int | None = None
         self._receipts: dict[bytes, Any] = {}
         self.lookups = 0
 
     def chain_id(self) -> int:
         if self._chain_id is None:
-            with rpc_errors():
+            with rpc_errors(self.url):
                 self._chain_id = int(self.w3.eth.chain_id)
         return self._chain_id
 
     def receipt(self, tx_hash: bytes):
         if tx_hash not in self._receipts:
             self.lookups += 1
-            with rpc_errors():
+            with rpc_errors(self.url):
                 try:
                     self._receipts[tx_hash] = self.w3.eth.get_transaction_receipt(tx_hash)
                 except TransactionNotFound:
