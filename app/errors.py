@@ -129,3 +129,9 @@ class NotCanonical(InputError):
 
 class AnchorFailed(ChainError):
     code = "anchor_failed"
+
+
+class IndexMismatch(ChatdappError):
+    """A retrieval index on disk does not match the embedder or its own manifest (stale/corrupt)."""
+
+    code = "index_mismatch"
