@@ -76,12 +76,14 @@ def _split_types(types: str) -> list[str]:
 
 
 def _revert_reason(data: bytes) -> str:
+    if not data:
+        return "reverted or ran out of gas"
     if data[:4] == _ERROR_STRING:
         try:
             return f"reverted: {decode(['string'], data[4:])[0]}"
         except (DecodingError, ValueError, UnicodeDecodeError):
             pass
-    return "reverted"
+    return f"reverted with error 0x{data[:4].hex()}"
 
 
 def decode_text(result: Result) -> str:

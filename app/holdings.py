@@ -410,15 +410,17 @@ class HoldingsReader:
             if not bal:
                 continue
             if t.kind == "vault":
-                holding = self._vault_holding(t, bal, by_vault.get(t.address), r2, prices, symbols[t.address])
+                holding = self._vault_holding(t, bal, by_vault.get(t.address), r2, prices)
                 if isinstance(holding, Unreadable):
                     out.unreadable.append(holding)
                     continue
             else:
                 price = prices.get(t.address)
-                holding = Holding(symbols[t.address], t.name, t.address, "erc20", decimals[t.address], bal, price,
+                holding = Holding(t.symbol, t.name, t.address, "erc20", decimals[t.address], bal, price,
                                   _times(bal, decimals[t.address], price))
             out.holdings.append(holding)
+            if symbols.get(t.address, t.symbol) != t.symbol:  # a look-alike, or a stale token list
+                out.notes.append(f"The token listed as {t.symbol} at {t.address} calls itself {symbols[t.address]}.")
         out.unreadable += [Unreadable(a, self._symbol(a, symbols), why) for a, why in bad.items() if a in listed]
         out.nfts = self._nfts(owner, nft_plan, r2)
         out.approvals = self._approvals(pairs, r1, decimals, symbols)
@@ -434,13 +436,12 @@ class HoldingsReader:
 
     # --- pieces of a read ------------------------------------------------------------------------------
     def _symbol(self, address: str, symbols: dict[str, str]) -> str:
-        if address in symbols:
-            return symbols[address]
+        """The token list's symbol for listed tokens (stable names), else what the token says."""
         token = self.registry.by_address(address)
-        return token.symbol if token else address[:10]
+        return token.symbol if token else symbols.get(address) or address[:10]
 
     def _metadata(self, tokens: list[Token], unlisted: set[str], r1: dict) -> tuple[dict, dict, dict]:
-        """decimals and symbol per token, checked against the registry; bad = address -> reason."""
+        """decimals and on-chain symbol per token, decimals checked against the registry; bad = address -> reason."""
         decimals: dict[str, int] = {}
         symbols: dict[str, str] = {}
         bad: dict[str, str] = {}
@@ -448,9 +449,10 @@ class HoldingsReader:
         for a in list(known) + sorted(unlisted):
             reg = known.get(a)
             try:
-                symbols[a] = decode_text(r1[("sym", a)]) or (reg.symbol if reg else "")
+                if text := decode_text(r1[("sym", a)]):
+                    symbols[a] = text
             except ReadFailure:
-                symbols[a] = reg.symbol if reg else a[:10]
+                pass
             try:
                 d = int(r1[("dec", a)].value())
             except ReadFailure as e:
@@ -478,15 +480,14 @@ class HoldingsReader:
             out.setdefault(asset, v)
         return out
 
-    def _vault_holding(self, v: Token, shares: int, asset: str | None, r2: dict, prices: dict,
-                       symbol: str) -> Holding | Unreadable:
+    def _vault_holding(self, v: Token, shares: int, asset: str | None, r2: dict, prices: dict) -> Holding | Unreadable:
         asset_token = self.registry.by_address(asset) if asset else None
         if asset_token is None:
-            return Unreadable(v.address, symbol, f"its asset {asset} is not a token this chain's list knows")
+            return Unreadable(v.address, v.symbol, f"its asset {asset} is not a token this chain's list knows")
         try:
             assets = int(r2[("assets", v.address)].value())
         except ReadFailure as e:
-            return Unreadable(v.address, symbol, f"convertToAssets() {e}")
+            return Unreadable(v.address, v.symbol, f"convertToAssets() {e}")
         value = _times(assets, asset_token.decimals, prices.get(asset_token.address))
         per_share = None
         if value is not None:
@@ -494,7 +495,7 @@ class HoldingsReader:
                 ctx.prec = 60
                 per_share = (value / from_base_units(shares, v.decimals)).normalize()
         under = Underlying(asset_token.symbol, asset_token.address, asset_token.decimals, assets)
-        return Holding(symbol, v.name, v.address, "vault", v.decimals, shares, per_share, value, under)
+        return Holding(v.symbol, v.name, v.address, "vault", v.decimals, shares, per_share, value, under)
 
     def _plan_nfts(self, owner: str, r1: dict, second: Batch, block: int) -> dict[str, tuple[int, str]]:
         """Add id reads to the second batch: enumerable collections by index, others by Transfer-log candidates."""
