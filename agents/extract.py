@@ -7,7 +7,6 @@ model may not invent (an address that is not in the message) before anything els
 from __future__ import annotations
 
 import json
-import re
 from typing import Callable
 
 from langchain_core.language_models import BaseChatModel
@@ -95,6 +94,9 @@ def to_candidate(raw: dict, text: str) -> dict | None:
         if v.startswith("0x") and v.lower() not in lowered:
             continue
         cand[key] = v
+    if str(cand.get("amount", "")).lower() == "max":  # the drafts validator's form of "unlimited"
+        cand.pop("amount")
+        cand["unlimited"] = True
     if kind == "swap_exact_in" and "token" in cand:
         cand["token_in"] = cand.pop("token")
     if kind == "nft_transfer" and "token" in cand:
@@ -126,6 +128,3 @@ def make_extractor(settings: Settings, llm: BaseChatModel | None = None,
 
     return extractor
 
-
-def symbols_in(text: str, symbols: list[str]) -> list[str]:
-    return [s for s in symbols if re.search(rf"(?<![A-Za-z0-9]){re.escape(s)}(?![A-Za-z0-9])", text, re.I)]
