@@ -131,7 +131,7 @@ def _wire_digests(svc: Services, settings: Settings, w3, store) -> None:
 
 
 # --- the tools --------------------------------------------------------------------------------------
-def _error(e: Exception) -> str:
+def error_text(e: Exception) -> str:
     if isinstance(e, ChatdappError):
         return f"Error ({e.code}): {e.message}"
     if isinstance(e, ValidationError):
@@ -249,4 +249,4 @@ def call_tool(svc: Services, name: str, raw_args: dict | None) -> str:
     try:
         return fn(svc, schema.model_validate(raw_args or {}))
     except Exception as e:  # a tool must answer (readable), not crash the calling agent
-        return _error(e)
+        return error_text(e)
