@@ -225,11 +225,12 @@ class PriceOracle:
             if key[0] != "pair":
                 continue
             try:
-                pair = checksum(res.value(("address",)))
+                pair = res.value(("address",))
             except ReadFailure:
                 continue
             if pair != ZERO_ADDRESS:
-                batch.add(("reserves", key[1], key[2]), Call(pair, "getReserves()", (), ("uint112", "uint112", "uint32")))
+                batch.add(("reserves", key[1], key[2]),
+                          Call(checksum(pair), "getReserves()", (), ("uint112", "uint112", "uint32")))
 
     def prices(self, tokens: Iterable[str], decimals: dict[str, int], second: dict) -> dict[str, Decimal | None]:
         """USD price per whole token for each address (None: no pool, or an empty one)."""
