@@ -78,21 +78,46 @@ if into than then there their them they will would should could may might must s
 get gets got has have had was were been being any some all each""".split())
 
 
+def stem(w: str) -> str:
+    """A light suffix stripper so deposits/deposited/depositing meet deposit."""
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    for suf in ("ing", "ed"):
+        if len(w) > len(suf) + 3 and w.endswith(suf):
+            w = w[:-len(suf)]
+            return w[:-1] if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "ls" else w
+    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-1]
+    return w
+
+
+def name_parts(ident: str) -> list[str]:
+    """Stemmed camelCase parts of an identifier, ERC + number joined: ERC20Permit -> erc20, permit."""
+    parts = [p.lower() for p in _SPLIT.findall(ident)]
+    out: list[str] = []
+    for p in parts:
+        if p.isdigit() and out and out[-1] in ("erc", "ierc", "eip"):
+            out[-1] = "erc" + p
+        else:
+            out.append(stem(p))
+    return out
+
+
 def tokens(text: str) -> list[str]:
-    """Lower-case search tokens: whole identifiers plus their camelCase parts; ERC-721 -> erc721."""
+    """Lower-case stemmed search tokens: whole identifiers plus camelCase parts; ERC-721 -> erc721."""
     text = _ERC.sub(lambda m: f"erc{m.group(1)}", text)
     out = []
     for w in _WORD.findall(text):
         lw = w.lower().lstrip("_")
         if not lw or lw in STOP:
             continue
-        out.append(lw)
-        parts = _SPLIT.findall(w)
+        out.append(stem(lw))
+        parts = name_parts(w)
         if len(parts) > 1:
-            out += [p.lower() for p in parts if p.lower() not in STOP and p.lower() != lw]
+            out += [p for p in parts if p not in STOP and p != lw]
         # IERC20 -> erc20 as well: interfaces are named after the standard they describe.
         if re.fullmatch(r"I[A-Z]\w+", w):
-            out.append(lw[1:])
+            out.append(stem(lw[1:]))
     return out
 
 

@@ -12,69 +12,81 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from index._chunks import Chunk, tokens
+from index._chunks import Chunk, name_parts, tokens
 
-# Everyday wording -> identifier vocabulary. General Solidity/ERC vocabulary, not per-question.
+# Everyday wording -> identifier vocabulary: general Solidity/ERC/DeFi terms, not per-question.
 BRIDGE: list[tuple[str, str]] = [
-    (r"\bspend\w*|\bpull\w*|on my behalf|allowed to (?:move|take|use)", "allowance approve transferFrom spender"),
+    (r"\bspend\w*|\bpull\w* (?:from|my|tokens)|on my behalf|allowed to (?:move|take|use|pull)", "allowance approve transferFrom spender"),
+    (r"\blet\b.*\b(?:move|spend|use|take|pull|manage)\b", "approve allowance"),
     (r"\bapprov\w*|\bpermission", "approve allowance"),
-    (r"signature|signed|gasless|without (?:sending |paying )?(?:an? )?(?:approval )?transaction", "permit signature"),
+    (r"signature|\bsigned\b|gasless|without (?:sending |paying )?(?:an? )?(?:approval )?transaction", "permit signature"),
     (r"\bsigner|who signed|signed (?:a|the) message", "recover signer ecdsa"),
-    (r"creator'?s? cut|royalt\w*|resale fee", "royalty royaltyInfo"),
+    (r"creator|royalt\w*|resal\w*|resold|secondary sale", "royalty royaltyInfo"),
     (r"\blogged|\blog\b|\bemit\w*|notif\w*|\bevent", "event emit"),
     (r"\brevert\w*|\berror\b|\bfails?\b|custom error", "error revert"),
+    (r"isn'?t (?:the |an? )?(?:owner|admin|allowed)|not (?:allowed|authori[sz]ed|permitted)|without (?:permission|the role)|unauthori[sz]ed", "unauthorized"),
     (r"\bnfts?\b|collectible|non-fungible", "erc721 token"),
-    (r"game items?|multi-token|semi-fungible|batch of items", "erc1155"),
-    (r"\bvault\b|\bshares?\b", "erc4626 vault shares assets"),
-    (r"\bdao\b|proposal|\bvot\w*|ballot", "governor proposal vote"),
-    (r"timelock|waiting period|\bdelay\w*|queued", "timelock delay"),
+    (r"game items?|item types?|multi-token|semi-fungible", "erc1155"),
+    (r"\bvaults?\b|\bshares?\b", "erc4626 vault shares assets"),
+    (r"\bdao\b|proposal|\bballot", "governor proposal"),
+    (r"\bvot(?:e|es|ing)\b", "vote castVote votes"),
+    (r"explanation|justification|\breason|\bcomment", "reason"),
+    (r"timelock|waiting period|\bdelay\w*", "timelock delay"),
+    (r"\bqueue\w*", "schedule queue"),
     (r"paus\w*|emergency|circuit breaker|frozen|\bstopped\b", "pause paused pausable"),
     (r"\bswap\w*|\btrad\w*|exchange (?:for|into)", "swap"),
-    (r"liquidity|\blp\b|pool share", "liquidity"),
-    (r"\bowner\w*|\badmin\w*|ownership", "owner ownable"),
-    (r"\broles?\b|\bgrant\w*|permission", "role grantRole accesscontrol"),
+    (r"\bpools?\b", "pair pool"),
+    (r"liquidity|\blp\b", "liquidity"),
+    (r"\bowner\w*|\badmin\w*|ownership|control of", "owner ownable ownership"),
+    (r"role\b", "role accesscontrol"),
+    (r"(?:give|grant|assign|add)\b.*role|role\b.*\bto (?:an?|another|some)", "grant role grantRole"),
     (r"allowlist|whitelist|airdrop|merkle|\bproof\b", "merkle proof verify"),
-    (r"\bsend\w*|\bmov\w*|\bgive\b", "transfer"),
+    (r"\bsend\w*|\bmov\w*|\bgive\b|transferr?\w*", "transfer"),
     (r"\bburn\w*|destroy\w*", "burn"),
     (r"\bmint\w*|create new tokens|issue new", "mint"),
     (r"total (?:amount|number|supply)|how many tokens exist|in circulation", "totalSupply supply"),
-    (r"\bbalance|how (?:much|many) .*(?:hold|own|have)", "balanceOf balance"),
-    (r"\bquot\w*|how (?:much|many) .* (?:get|receive)|would i get|price", "quote preview getAmountOut amountOut"),
+    (r"\bbalances?\b|how (?:much|many)\b.*\b(?:hold|own|have)\b", "balanceOf balance"),
+    (r"\bquot\w*|how (?:much|many)\b.*\bwould\b|would i (?:get|receive)|\bprice", "quote preview"),
     (r"\bwrap\w*|\bunwrap\w*", "weth deposit withdraw"),
     (r"\bfees?\b", "fee"),
-    (r"flash", "flash flashLoan"),
+    (r"flash|borrow\w*|\blend\w*|\bloans?\b", "flash loan flashLoan"),
     (r"operator|approve all|all (?:of )?my", "operator setApprovalForAll isApprovedForAll"),
     (r"delegat\w*|voting power", "delegate votes"),
-    (r"re-?entran\w*|called back", "nonReentrant reentrancy"),
+    (r"re-?entran\w*|re-?enter\w*|called again|still running", "nonReentrant reentrancy reentrant"),
     (r"don'?t return a bool|non-standard|usdt|safe(?:ly)? (?:send|transfer)", "safeTransfer safeerc20"),
     (r"typed data|eip-?712|domain separator", "eip712 domainSeparator"),
-    (r"\bcap\b|maximum supply|max supply", "cap"),
-    (r"upgrad\w*|implementation", "upgradeTo implementation proxy"),
-    (r"interface support|supports? (?:an )?interface|erc-?165", "supportsInterface erc165"),
-    (r"\block\w*|forever|minimum", "minimum"),
-    (r"defined|constant|hard-?coded|fixed amount", "constant"),
+    (r"\bcap(?:ped)?\b|maximum supply|max supply", "cap"),
+    (r"upgrad\w*", "upgradeTo implementation proxy"),
+    (r"interface (?:id|support)|supports? (?:an? |the )?(?:given )?interface|implements (?:an? |the )?(?:given )?interface|erc-?165", "supportsInterface erc165"),
+    (r"\block\w*|forever|\bminimum\b", "minimum"),
+    (r"defined|constant|hard-?coded", "constant"),
     (r"\bdeadline|expir\w*", "deadline"),
     (r"\bnonce", "nonces nonce"),
-    (r"\beth\b|ether\b|native", "eth"),
-    (r"\bwithdraw\w*|redeem\w*|take out|cash out", "withdraw redeem"),
-    (r"\bdeposit\w*|put (?:\w+ )*into", "deposit"),
+    (r"\beth\b|\bether\b|native", "eth"),
+    (r"\bwithdraw\w*|redeem\w*|take\b.*\bout\b|back out|cash out|\bget\b.*\bback\b", "withdraw redeem remove"),
+    (r"\bdeposit\w*|\bput\b.*\binto\b", "deposit"),
     (r"\bhash\w*", "hash"),
-    (r"\bclone\w*|minimal proxy", "clone"),
+    (r"\bclone\w*|minimal[- ]proxy|cheap copy", "clone"),
     (r"\bcheck\w*|verif\w*|valid\w*", "verify check isValid"),
-    (r"fixed amount of|exact amount|as many .* as possible", "exact"),
-    (r"as few|at most|maximum (?:of )?input", "max"),
+    (r"fixed amount of|exact amount of|exactly", "exact"),
+    (r"several|multiple|\bmany\b.*\bat once|in (?:one|a single) (?:call|transaction)|\bbatch", "batch"),
+    (r"\bnotify|callback|\band call\b|in the same transaction", "call"),
+    (r"square root", "sqrt"),
+    (r"\bid\b|identif\w*", "id"),
+    (r"\breserves?\b", "reserves getReserves"),
 ]
-_BRIDGE = [(re.compile(p, re.I), tokens(t)) for p, t in BRIDGE]
+_BRIDGE = [(re.compile(p, re.I), t.split()) for p, t in BRIDGE]
 
 # The kind of member a question asks for, from its wording.
 KIND_HINTS: list[tuple[str, str]] = [
     ("event", r"\blogged|\blogs?\b|\bemit\w*|\bevents?\b|notif\w*|\blistens?\b"),
     ("error", r"\brevert\w*|\berrors?\b|custom error|\bfails? with"),
-    ("modifier", r"\bmodifiers?\b|blocks? (?:a |the )?functions?|only (?:the )?\w+ can call|guard\w* (?:a |the )?function"),
+    ("modifier", r"\bmodifiers?\b|only (?:the )?\w+ can call|guard\w* (?:a |the )?function"),
     ("variable", r"\bconstant\b|where is (?:that|the|this) (?:amount|value|number) defined|hard-?coded|\bstored\b"),
 ]
 _KIND_HINTS = [(k, re.compile(p, re.I)) for k, p in KIND_HINTS]
 _IDENT_IN_QUERY = re.compile(r"\b(?:[a-z]+[A-Z]\w*|[A-Z][a-z]+[A-Z]\w*|[A-Z]{2,}\w*|_\w+)\b")
+_NAME_STOP = frozenset("for with to from of and or by on in at the a an".split())
 
 
 @dataclass
@@ -85,10 +97,11 @@ class Weights:
     kind: float = 0.5  # member kind the question asks for
     kind_miss: float = 0.25  # penalty when the question asks for a kind and this is another
     ident: float = 0.6  # an identifier written in the question equals the member / contract
+    name: float = 0.4  # share of the member name's words the question says (in order)
     internal: float = 0.25  # internal/private helper outside a library
     underscore: float = 0.15
     test_code: float = 0.1  # test/example/mock contracts
-    contract_chunk: float = 0.2  # a whole-contract chunk when a member is wanted
+    contract_chunk: float = 0.4  # a whole-contract chunk when a member is wanted
     doc_chunk: float = 0.05
     candidates: int = 100
 
@@ -98,21 +111,46 @@ class Query:
     text: str
     tokens: list[str]
     dense_text: str
+    seq: list[str] = field(default_factory=list)  # stemmed words in order, bridged words in place
     kinds: set[str] = field(default_factory=set)
     idents: set[str] = field(default_factory=set)
+    wants_internal: bool = False
 
 
 def analyze(text: str, *, bridge: bool = True) -> Query:
     toks = tokens(text)
+    placed: list[tuple[int, str]] = []
+    for m in re.finditer(r"[A-Za-z_$][\w$-]*|\d+", text):
+        placed += [(m.start(), p) for p in name_parts(m.group(0).replace("-", ""))]
     extra: list[str] = []
     if bridge:
         for rx, add in _BRIDGE:
-            if rx.search(text):
+            m = rx.search(text)
+            if m:
                 extra += add
+                placed += [(m.start(), p) for w in add for p in name_parts(w)]
+    seq = [w for _, w in sorted(placed, key=lambda x: x[0])]
     kinds = {k for k, rx in _KIND_HINTS if rx.search(text)}
     idents = {m.group(0).lower() for m in _IDENT_IN_QUERY.finditer(text)}
     dense = text if not extra else f"{text} ({' '.join(dict.fromkeys(extra))})"
-    return Query(text, toks + extra, dense, kinds, idents)
+    return Query(text, toks + [t for w in extra for t in tokens(w)], dense, seq, kinds, idents,
+                 bool(re.search(r"\binternal\b", text, re.I)))
+
+
+def _lcs(a: list[str], b: list[str]) -> int:
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def name_match(member: str, seq: list[str]) -> float:
+    """Share of the member name's content words found in the question, in the same order."""
+    parts = [p for p in name_parts(member) if p not in _NAME_STOP]
+    return _lcs(parts, seq) / len(parts) if parts else 0.0
 
 
 def rank(q: Query, chunks: list[Chunk], dense_scores: dict[int, float] | None, lex_scores: np.ndarray | None,
@@ -148,10 +186,13 @@ def _adjust(q: Query, c: Chunk, w: Weights) -> float:
             s += w.ident
         if c.contract.lower() in q.idents:
             s += w.ident / 2
-    if c.kind in ("function", "variable") and c.visibility in ("internal", "private") and c.contract_kind != "library":
-        s -= w.internal
-    if c.member.startswith("_"):
-        s -= w.underscore
+    if c.kind != "doc":
+        s += w.name * name_match(c.member, q.seq)
+    if not q.wants_internal:
+        if c.kind in ("function", "variable") and c.visibility in ("internal", "private") and c.contract_kind != "library":
+            s -= w.internal
+        if c.member.startswith("_"):
+            s -= w.underscore
     if re.search(r"/(?:test|mocks?|examples?)/", c.source):
         s -= w.test_code
     if c.kind == "contract":

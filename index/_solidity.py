@@ -65,10 +65,11 @@ class Decl:
     struct_fields: list[Param] = field(default_factory=list)  # for kind == "struct"
 
 
-def _mask(src: str) -> tuple[str, list[tuple[int, int, str]]]:
-    """Blank comments and strings (keeping newlines and offsets); return doc comments separately."""
+def _mask(src: str) -> tuple[str, list[tuple[int, int, str, bool]]]:
+    """Blank comments and strings (keeping newlines and offsets); return comments separately as
+    (start, end, text, is_natspec)."""
     out = list(src)
-    docs: list[tuple[int, int, str]] = []
+    docs: list[tuple[int, int, str, bool]] = []
     i, n = 0, len(src)
 
     def blank(a: int, b: int) -> None:
@@ -81,17 +82,17 @@ def _mask(src: str) -> tuple[str, list[tuple[int, int, str]]]:
         if src.startswith("//", i):
             j = src.find("\n", i)
             j = n if j < 0 else j
-            if src.startswith("///", i) and not src.startswith("////", i):
-                docs.append((i, j, src[i + 3:j]))
+            natspec = src.startswith("///", i) and not src.startswith("////", i)
+            docs.append((i, j, src[i + (3 if natspec else 2):j], natspec))
             blank(i, j)
             i = j
         elif src.startswith("/*", i):
             j = src.find("*/", i + 2)
             j = n if j < 0 else j + 2
-            if src.startswith("/**", i) and not src.startswith("/**/", i):
-                body = src[i + 3:j - 2]
-                lines = [re.sub(r"^\s*\*?\s?", "", ln) for ln in body.split("\n")]
-                docs.append((i, j, "\n".join(lines)))
+            natspec = src.startswith("/**", i) and not src.startswith("/**/", i)
+            body = src[i + (3 if natspec else 2):j - 2]
+            lines = [re.sub(r"^\s*\*?\s?", "", ln) for ln in body.split("\n")]
+            docs.append((i, j, "\n".join(lines), natspec))
             blank(i, j)
             i = j
         elif c in "\"'":
@@ -255,8 +256,14 @@ def parse_source(src: str) -> list[Decl]:
     doc_iter = sorted(docs)
 
     def doc_before(prev_end: int, s: int) -> Doc:
-        raw = [d[2] for d in doc_iter if prev_end <= d[0] and d[1] <= s]
-        return parse_natspec("\n".join(raw)) if raw else Doc()
+        found = [d for d in doc_iter if prev_end <= d[0] and d[1] <= s]
+        raw = [d[2] for d in found if d[3]]
+        if raw:
+            return parse_natspec("\n".join(raw))
+        # No NatSpec: a plain comment right above the declaration documents it by convention
+        # (Uniswap V2 writes `// force reserves to match balances`), but not a licence header.
+        plain = [d[2] for d in found if not d[3] and "SPDX-License" not in d[2]]
+        return Doc(notice=" ".join(" ".join(plain).split())) if plain else Doc()
 
     def walk(start: int, end: int, contract: str, ckind: str | None):
         prev = start
