@@ -1,51 +1,67 @@
-"""The one seam between the page and whatever answers a chat turn.
+"""The one seam between the page and the assistant (agents.chat.ChatAgent).
 
 ``turn(message, ctx)`` yields page events: ``{"type": "text", "text"}`` chunks, then parts
-(``holdings``, ``draft``, ``citations``, ``clarify``) and ``{"type": "turns", "turn_ids"}``.
-Errors raise ChatdappError. Swapping the answerer touches only ``turn``.
+(``holdings``, ``draft``, ``citations``, ``clarify``, ``error``) and ``{"type": "turns", "turn_ids"}``.
+The agent lives in the browser session (it remembers the last request for follow-ups); its
+services and model are process-wide cached resources.
 """
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Iterator
 
 import streamlit as st
 
-from app.errors import InvalidAddress, NotUnderstood
-from app.ui import holdings_panel
+from app.ui import holdings_panel, review
+from app.ui.accountability import remember_session
+from app.ui.services import agent_services, llm_for
 
 if TYPE_CHECKING:
     from app.ui.bridge import Bridge
     from app.ui.chat_panel import TurnContext
 
-_HOLDINGS = re.compile(r"\b(hold|holding|holdings|balance|balances|portfolio|worth|own|assets?)\b", re.I)
+
+def model_problem(ctx: "TurnContext") -> str | None:
+    """Why there is no model (the page still answers, with deterministic text), or None."""
+    llm = llm_for(ctx.services.settings_key, ctx.services.settings)
+    return getattr(llm, "message", None) if isinstance(llm, Exception) else None
 
 
-def _words(text: str) -> Iterator[dict]:
-    for chunk in re.findall(r"\S+\s*", text):
-        yield {"type": "text", "text": chunk}
+def _agent(ctx: "TurnContext"):
+    from agents.chat import ChatAgent
+    from agents.extract import make_extractor
+
+    key = (ctx.services.settings_key, ctx.session_id)
+    held = st.session_state.get("_agent")
+    if held is None or held[0] != key:
+        svc = agent_services(ctx.services.settings_key, ctx.services.settings)
+        llm = llm_for(ctx.services.settings_key, ctx.services.settings)
+        llm = None if isinstance(llm, Exception) else llm
+        extractor = make_extractor(ctx.services.settings, llm=llm, symbols=list(svc.symbols)) if llm else None
+        held = (key, ChatAgent(svc, llm, session_id=ctx.session_id, extractor=extractor))
+        st.session_state["_agent"] = held
+    return held[1]
 
 
 def turn(message: str, ctx: "TurnContext") -> Iterator[dict]:
-    if _HOLDINGS.search(message):
-        if not ctx.address:
-            raise InvalidAddress("Connect a wallet or type an address in the sidebar first, so I know whose holdings to read.",
-                                 code="no_address")
-        part = holdings_panel.read(ctx.services, ctx.address)
-        # one bullet per line of the deterministic explanation
-        yield from _words("\n".join(f"- {line}" for line in part["explain"].splitlines()))
-        yield part
-        return
-    raise NotUnderstood("I can explain what a wallet holds for now; drafting and contract questions are coming.")
+    agent = _agent(ctx)
+    if ctx.address:
+        remember_session(ctx.services.settings.home, ctx.address, ctx.session_id, message)
+    for ev in agent.stream(message, wallet=ctx.address):
+        if ev["type"] == "reply":
+            reply = ev["reply"]
+            if reply.kind == "refusal" and isinstance(reply.facts.get("error"), dict):
+                yield {"type": "error", **reply.facts["error"]}
+            continue
+        yield ev
 
 
-def render_part(part: dict, ctx: "TurnContext", bridge: "Bridge") -> None:
+def render_part(part: dict, ctx: "TurnContext", bridge: "Bridge", msg_key: str) -> None:
     kind = part["type"]
     if kind == "holdings":
-        holdings_panel.render(part, compact=True)
-    elif kind == "clarify":
-        st.info(part["text"], icon="❓")
+        holdings_panel.render_facts(part["facts"])
+    elif kind == "draft":
+        review.card(part, ctx, bridge, key=msg_key)
     elif kind == "citations":
-        for i, c in enumerate(part["citations"], 1):
-            with st.expander(f"[{i}] {c['citation']}"):
-                st.code(c.get("text", ""), language="solidity")
+        for c in part["citations"]:
+            with st.expander(f"[{c['n']}] {c['citation']}"):
+                st.code(c.get("text") or "", language="solidity")

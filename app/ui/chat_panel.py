@@ -7,7 +7,7 @@ from typing import Iterator
 import streamlit as st
 
 from app.errors import ChatdappError
-from app.ui import assistant
+from app.ui import assistant, state
 from app.ui.bridge import Bridge
 from app.ui.services import Services
 
@@ -24,14 +24,19 @@ class TurnContext:
     session_id: str
 
 
+def _md(text: str) -> str:
+    """Keep the assistant's line breaks (markdown would join single newlines into one paragraph)."""
+    return text.replace("\n", "  \n")
+
+
 def render_message(msg: dict, ctx: TurnContext, bridge: Bridge) -> None:
     with st.chat_message(msg["role"]):
         if msg.get("text"):
-            st.markdown(msg["text"])
-        for part in msg.get("parts", []):
-            assistant.render_part(part, ctx, bridge)
+            st.markdown(_md(msg["text"]))
+        for i, part in enumerate(msg.get("parts", [])):
+            assistant.render_part(part, ctx, bridge, msg_key=f"{msg['id']}-{i}")
         if err := msg.get("error"):
-            st.error(f"{err['message']} ({err['code']})", icon="⚠️")
+            st.error(f"{err['message']} ({err['code']})", icon=":material/error:")
 
 
 def _stream(events: Iterator[dict], out: dict) -> None:
@@ -41,41 +46,62 @@ def _stream(events: Iterator[dict], out: dict) -> None:
     for ev in events:
         if ev["type"] == "text":
             text += ev["text"]
-            placeholder.markdown(text + "▌")
+            placeholder.markdown(_md(text) + "▌")
         elif ev["type"] == "turns":
             out["turn_ids"] = ev["turn_ids"]
+        elif ev["type"] == "error":
+            out["error"] = {"code": ev["code"], "message": ev["message"]}
         else:
             out["parts"].append(ev)
-    placeholder.markdown(text)
+    placeholder.markdown(_md(text))
     out["text"] = text
 
 
 def answer_pending(ctx: TurnContext, bridge: Bridge) -> None:
     """Answer the message waiting in ``pending_input``; on an error keep it for the person to edit."""
     message = st.session_state["pending_input"]
-    reply = {"role": "assistant", "text": "", "parts": []}
+    reply = {"id": state.new_id(), "role": "assistant", "text": "", "parts": []}
     with st.chat_message("assistant"):
         try:
             with st.spinner("Thinking…"):
                 _stream(assistant.turn(message, ctx), reply)
         except ChatdappError as e:
-            reply["error"] = e.to_dict()
-            st.session_state[_REFILL] = message
+            reply["error"] = {"code": e.code, "message": e.message}
+    if reply.get("error"):
+        st.session_state[_REFILL] = message
     st.session_state["messages"].append(reply)
     st.session_state["pending_input"] = None
     st.rerun()  # draw the finished turn with its interactive parts (cards, buttons) in the history
 
 
+def submit(text: str) -> None:
+    """Queue a message: it shows at once and is answered on this run (or the next, if a run is interrupted)."""
+    text = text.strip()
+    if not text or st.session_state["pending_input"] is not None:
+        return
+    st.session_state["messages"].append({"id": state.new_id(), "role": "user", "text": text, "parts": []})
+    st.session_state["pending_input"] = text
+    st.session_state["_goto_chat"] = True  # the answer appears in the Chat tab
+
+
+def _on_submit() -> None:
+    submit(st.session_state.get(INPUT_KEY) or "")
+
+
 def render(ctx: TurnContext, bridge: Bridge) -> None:
-    if refill := st.session_state.pop(_REFILL, None):
-        st.session_state[INPUT_KEY] = refill  # the typed text comes back into the box, ready to edit
+    """The history, then the answer to a waiting message (streamed into the page as it comes)."""
+    if not st.session_state["messages"]:
+        st.caption("Try: *what do I hold?* · *send 5 USDC to 0x…* · *what does approve do in ERC20?* · *anchor my conversation*")
+        if problem := assistant.model_problem(ctx):
+            st.caption(f"No chat model: {problem} Replies use deterministic text.")
     for msg in st.session_state["messages"]:
         render_message(msg, ctx, bridge)
-    typed = st.chat_input("Ask about your wallet, a contract, or say what to send…", key=INPUT_KEY)
-    if typed and typed.strip() and st.session_state["pending_input"] is None:
-        st.session_state["messages"].append({"role": "user", "text": typed.strip(), "parts": []})
-        st.session_state["pending_input"] = typed.strip()
-        render_message(st.session_state["messages"][-1], ctx, bridge)
     if st.session_state["pending_input"] is not None:
         # Also reached when a wallet report interrupted the previous run mid-answer: answer again.
         answer_pending(ctx, bridge)
+
+
+def input_box() -> None:
+    if refill := st.session_state.pop(_REFILL, None):
+        st.session_state[INPUT_KEY] = refill  # the typed text comes back into the box, ready to edit
+    st.chat_input("Ask about your wallet, a contract, or say what to send…", key=INPUT_KEY, on_submit=_on_submit)

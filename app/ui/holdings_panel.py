@@ -27,15 +27,19 @@ def chart(rows: list[dict]) -> alt.Chart:
                         "share": r.get("share") or ""} for r in rows if r.get("usd") is not None])
     bars = alt.Chart(df).mark_bar(cornerRadiusEnd=3).encode(
         x=alt.X("usd:Q", title="USD value"),
-        y=alt.Y("asset:N", sort="-x", title=None),
+        y=alt.Y("asset:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False)),
         color=alt.Color("asset:N", legend=None),
         tooltip=[alt.Tooltip("asset:N"), alt.Tooltip("label:N", title="USD"), alt.Tooltip("share:N", title="share")],
     )
-    return bars.properties(height=max(120, 34 * len(df)))
+    return bars.properties(height=max(140, 40 * len(df)))
 
 
 def usd(value: str | None) -> str:
     return "—" if value is None else f"${Decimal(value):,}"
+
+
+def pct(share: str | None) -> str:
+    return "—" if not share else f"{Decimal(share) * 100:.1f}%"
 
 
 def table(h: dict) -> pd.DataFrame:
@@ -43,8 +47,30 @@ def table(h: dict) -> pd.DataFrame:
         "asset": x["symbol"], "kind": x["kind"],
         "amount": format_units(int(x["balance"]), x["decimals"], max_fraction=6, grouping=True),
         "USD price": usd(x["usd_price"]) if x["usd_price"] else "no price", "USD value": usd(x["usd_value"]),
-        "share": f"{float(x['share']) * 100:.1f}%" if x.get("share") else "—",
+        "share": pct(x.get("share")),
     } for x in h["holdings"]])
+
+
+def render_facts(facts: dict) -> None:
+    """A holdings answer inside a chat reply: total, top holdings as chart and table, what else to look at."""
+    top = facts["top_holdings"]
+    st.metric("Total value", usd(facts["total_usd"]), help=f"Chain {facts['chain_id']}, block {facts['block_number']}")
+    rows = [{"asset": x["symbol"], "usd": x["usd"], "share": x["share"]} for x in top if x.get("usd") is not None]
+    if rows:
+        st.altair_chart(chart(rows), width="stretch")
+        st.dataframe(pd.DataFrame([{"asset": x["symbol"], "amount": x["amount"], "USD value": usd(x["usd"]),
+                                    "share": pct(x["share"])} for x in top]), hide_index=True, width="stretch")
+    more = []
+    if facts["asset_count"] > len(top):
+        more.append(f"{facts['asset_count']} assets in all")
+    if facts["vaults"]:
+        more.append(f"{len(facts['vaults'])} vault position(s)")
+    if facts["nfts"]:
+        more.append(f"{sum(n['count'] for n in facts['nfts'])} NFT(s)")
+    if facts["risky_approvals"]:
+        more.append(f":red[{len(facts['risky_approvals'])} risky approval(s)]")
+    if more:
+        st.caption(" · ".join(more) + " — details in the Holdings tab.")
 
 
 def render(part: dict, *, compact: bool, on_revoke: Callable[[dict], None] | None = None, key: str = "") -> None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 import streamlit as st
 
 from app.errors import ChatdappError
-from app.ui import chat_panel, state, wallet_panel
+from app.ui import accountability, chat_panel, holdings_panel, review, settings_panel, state, wallet_panel
 from app.ui.bridge import Bridge
 from app.ui.prefs import effective_settings
 from app.ui.services import Services
+
+TABS = [":material/chat: Chat", ":material/account_balance_wallet: Holdings", ":material/receipt_long: Accountability",
+        ":material/settings: Settings"]
+CHAT, HOLDINGS, ACCOUNTABILITY, SETTINGS = TABS
 
 # Who answers a wallet response, by the purpose its request was queued with.
 _HANDLERS = {
@@ -16,11 +20,19 @@ _HANDLERS = {
     "switch_chain": wallet_panel.on_response,
     "add_chain": wallet_panel.on_response,
     "siwe": wallet_panel.on_response,
+    "send_tx": review.on_response,
+    "anchor": accountability.on_response,
 }
 
 
+def _revoke(approval: dict) -> None:
+    """One click on a risky approval: ask for the revoke draft in the chat, where it is reviewed and signed."""
+    chat_panel.submit(f"revoke the {approval['symbol']} approval for {approval['spender']}")
+    st.rerun()
+
+
 def main() -> None:
-    st.set_page_config(page_title="chatdapp", page_icon="💬", layout="wide")
+    st.set_page_config(page_title="chatdapp", page_icon=":material/forum:", layout="wide")
     state.init()
     try:
         settings = effective_settings()
@@ -31,15 +43,14 @@ def main() -> None:
     bridge = Bridge()
     bridge.mount()
     for resp in bridge.take_responses():
-        handler = _HANDLERS.get(resp.purpose)
-        if handler:
-            handler(resp, services, bridge)
+        try:
+            _HANDLERS[resp.purpose](resp, services, bridge)
+        except ChatdappError as e:  # e.g. the chain went away while settling an answer
+            state.wallet_status().update(level="error", text=f"{e.message} ({e.code})")
 
     with st.sidebar:
         address = wallet_panel.render(bridge, services)
 
-    st.title("chatdapp")
-    st.caption("A wallet assistant that explains, drafts and proves — and never signs for you.")
     wallet = bridge.wallet()
     ctx = chat_panel.TurnContext(
         services=services,
@@ -48,4 +59,22 @@ def main() -> None:
         signed_in=wallet_panel.signed_in_address(wallet.address) is not None,
         session_id=st.session_state["session_id"],
     )
-    chat_panel.render(ctx, bridge)
+    st.title("chatdapp")
+    st.caption("A wallet assistant that explains, drafts and proves — and never signs for you.")
+    if st.session_state.pop("_goto_chat", False):
+        st.session_state["tab"] = CHAT
+    chat, holdings, proofs, prefs = st.tabs(TABS, key="tab", on_change="rerun")
+    if chat.open:
+        with chat:
+            chat_panel.render(ctx, bridge)
+    if holdings.open:
+        with holdings:
+            holdings_panel.panel(services, address, on_revoke=_revoke if ctx.can_sign else None)
+    if proofs.open:
+        with proofs:
+            accountability.panel(services, bridge, session_id=ctx.session_id, address=address, signed_in=ctx.signed_in,
+                                 can_send=ctx.can_sign and wallet.chain_id == services.chain_id)
+    if prefs.open:
+        with prefs:
+            settings_panel.panel(services, signed_in=ctx.signed_in)
+    chat_panel.input_box()

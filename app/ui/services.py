@@ -13,10 +13,13 @@ from pathlib import Path
 import streamlit as st
 from web3 import Web3
 
+from app.anchor import Anchorer, logger_key, store_path
 from app.chain import make_web3
 from app.config import Settings
 from app.devnet import build_manifest
+from app.errors import ChatdappError
 from app.siwe import NonceBook
+from app.store import Store
 from app.tokens import TokenRegistry
 
 PAGE_RPC_TIMEOUT = 5.0  # a page waits less than a CLI: a dead node should cost seconds, not tens
@@ -30,6 +33,30 @@ def web3_for(rpc_url: str, retries: int) -> Web3:
 @st.cache_resource(show_spinner=False)
 def nonce_book() -> NonceBook:
     return NonceBook()
+
+
+@st.cache_resource(show_spinner=False)
+def agent_services(settings_key: str, _settings: Settings):
+    """The assistant's collaborators (holdings, drafts, index, store), wired once per settings."""
+    from agents.tools import Services as AgentServices
+
+    return AgentServices.from_settings(_settings)
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def llm_for(settings_key: str, _settings: Settings):
+    """The chat model, or the ConfigError that says why there is none (the page then answers without it)."""
+    from agents.llm import make_llm
+
+    try:
+        return make_llm(_settings)
+    except ChatdappError as e:
+        return e
+
+
+@st.cache_resource(show_spinner=False)
+def store_at(path: str) -> Store:
+    return Store(Path(path))
 
 
 @st.cache_resource(show_spinner=False)
@@ -73,3 +100,19 @@ class Services:
     @property
     def nonces(self) -> NonceBook:
         return nonce_book()
+
+    @cached_property
+    def store(self) -> Store:
+        return store_at(str(store_path(self.settings)))
+
+    def anchorer(self) -> Anchorer:
+        """Built per use (cheap, no chain call); the logger key is the devnet's dev key unless configured."""
+        s = self.settings
+        log = s.log_address or self.manifest["contracts"]["ConversationLog"]
+        return Anchorer(self.w3, self.store, log, chain_id=self.chain_id, private_key=logger_key(s, self.chain_id),
+                        max_leaves=s.anchor_max_leaves, every_turns=s.anchor_every_turns, every_s=s.anchor_every_s)
+
+    @property
+    def settings_key(self) -> str:
+        """Cache key of everything built from settings (secrets come from the environment, not the page)."""
+        return self.settings.model_dump_json()

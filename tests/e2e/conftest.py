@@ -1,6 +1,8 @@
 """One page server, one browser, one fake wallet for the whole e2e module; chain state reverted afterwards."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import free_port
@@ -30,8 +32,10 @@ def rpc_proxy(devnet):
 
 
 @pytest.fixture(scope="module")
-def page_server(rpc_proxy, tmp_path_factory, module_snapshot):
+def page_server(rpc_proxy, manifest, tmp_path_factory, module_snapshot):
     home = tmp_path_factory.mktemp("page-home")
+    # What `chatdapp devnet up` leaves in a home: the manifest (here pointing at the proxy).
+    (home / "devnet.json").write_text(json.dumps({**manifest, "rpc_url": rpc_proxy.url}))
     port = free_port()
     proc = harness.start_page(port, {
         "CHATDAPP_HOME": str(home), "CHATDAPP_RPC_URL": rpc_proxy.url, "CHATDAPP_LLM": "fake", "HF_HUB_OFFLINE": "1",
