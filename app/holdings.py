@@ -174,6 +174,15 @@ class Holdings:
     def is_empty(self) -> bool:
         return not self.holdings and not self.nfts and not self.approvals
 
+    def rank(self) -> None:
+        """Largest USD value first (unpriced last) and each priced holding's share of the total."""
+        total = self.total_usd
+        for h in self.holdings:
+            with localcontext() as ctx:
+                ctx.prec = 60
+                h.share = h.usd_value / total if h.usd_value is not None and total > 0 else None
+        self.holdings.sort(key=lambda h: (h.usd_value is None, -(h.usd_value or 0), h.symbol))
+
     def holding(self, symbol: str) -> Holding | None:
         return next((h for h in self.holdings if h.symbol.upper() == symbol.upper()), None)
 
@@ -426,13 +435,7 @@ class HoldingsReader:
         out.nfts = self._nfts(owner, nft_plan, r2)
         out.approvals = self._approvals(pairs, r1, decimals, symbols)
 
-        total = out.total_usd
-        for h in out.holdings:
-            if h.usd_value is not None and total > 0:
-                with localcontext() as ctx:
-                    ctx.prec = 60
-                    h.share = h.usd_value / total
-        out.holdings.sort(key=lambda h: (h.usd_value is None, -(h.usd_value or 0), h.symbol))
+        out.rank()
         return out
 
     # --- pieces of a read ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from app.devnet import DEV_ACCOUNTS
 from app.errors import InvalidAddress, MulticallMissing, RpcUnavailable, WrongChain
 from app.holdings import UNLIMITED, HoldingsReader, PriceOracle, explain_holdings, holdings_facts
 from app.tokens import Token, TokenRegistry
+from benchmarks._rpc_count import count_rpc
 from tests.conftest import REPO, free_port
 
 pytestmark = pytest.mark.integration
@@ -108,6 +109,12 @@ def test_seeded_wallet_matches_direct_reads(w3, manifest, reader):
     assert facts["concentration"]["symbol"] == "ETH"
     assert [s["symbol"] for s in facts["idle_stablecoins"]] == ["USDC", "DAI"]
     assert facts["idle_stablecoins"][0]["vault"] == "vUSDC"
+
+
+def test_one_read_is_three_http_round_trips_two_of_them_eth_call(w3, manifest, reader):
+    with count_rpc(w3) as count:
+        reader.read(manifest["accounts"]["dev"])
+    assert count.round_trips == 3 and count.round_trips_with["eth_call"] == 2 and count.methods["eth_call"] == 2
 
 
 def test_prices_and_no_pool(w3, manifest, registry, chain_snapshot):
