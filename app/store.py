@@ -102,6 +102,12 @@ class Store:
         with self._lock:
             self._db.close()
 
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken eagerly (BEGIN IMMEDIATE) so read-then-write cannot race."""
