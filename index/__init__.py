@@ -25,7 +25,7 @@ from index._sources import Problem, iter_files, read_file
 
 __all__ = ["Index", "Hit", "open_index", "default_index", "HashingEmbedder", "SentenceEmbedder", "Weights"]
 
-PROJECT_SOURCES = ("contracts/src", "README.md", "docs")
+PROJECT_SOURCES = ("contracts/src", "contracts/artifacts", "README.md", "docs")
 
 
 @dataclass
