@@ -15,7 +15,7 @@ from typing import Iterable
 from eth_utils import keccak
 from web3 import Web3
 
-from app._multicall import MULTICALL3, Batch, Call, Caller, Multicall, ReadFailure, Result, decode_text
+from app._multicall import MULTICALL3, Batch, Call, Caller, Multicall, ReadFailure, decode_text
 from app.addresses import ZERO_ADDRESS, checksum
 from app.amounts import format_decimal, format_units, from_base_units
 from app.chain import rpc_errors
@@ -225,9 +225,9 @@ class PriceOracle:
         return ([(token, self.weth)] if self.weth else []) + [(token, self.usdc)]
 
     def add_pair_reads(self, batch: Batch, tokens: Iterable[str]) -> None:
-        for t in tokens:
-            for a, b in self._routes(t) + self._routes(self.weth or ""):
-                batch.add(("pair", a, b), Call(self.factory, "getPair(address,address)", (a, b), ("address",)))
+        routes = {r for t in tokens for r in self._routes(t)} | (set(self._routes(self.weth)) if self.weth else set())
+        for a, b in sorted(routes):
+            batch.add(("pair", a, b), Call(self.factory, "getPair(address,address)", (a, b), ("address",)))
 
     def add_reserve_reads(self, batch: Batch, first: dict) -> None:
         for key, res in first.items():
@@ -271,7 +271,9 @@ class PriceOracle:
                 with localcontext() as ctx:
                     ctx.prec = 60
                     price = via_weth * weth_usd if via_weth is not None and weth_usd is not None else rate(t, self.usdc)
-            out[t] = None if price is None else price.normalize()
+            with localcontext() as ctx:
+                ctx.prec = 60
+                out[t] = None if price is None else price.normalize()
         return out
 
     def usd_price(self, symbol: str) -> Decimal | None:
@@ -300,7 +302,6 @@ class HoldingsReader:
                  logs_from_block: int = 0):
         self.w3 = w3
         self.registry = registry
-        self.manifest = manifest
         self.chain_id = int(manifest["chain_id"])
         contracts = manifest.get("contracts", {})
         self.multicall = checksum(contracts.get("Multicall3", MULTICALL3))
@@ -381,10 +382,10 @@ class HoldingsReader:
         r1 = first.run(self.caller, block)
 
         decimals, symbols, bad = self._metadata(tokens, unlisted, r1)
-        vault_assets = self._vault_assets(tokens, r1, bad)
-        for asset, vault in vault_assets.items():
-            if asset_token := self.registry.by_address(asset):
-                out.vault_for.setdefault(asset_token.symbol, vault.symbol)
+        vault_assets = self._vault_assets(tokens, r1, bad)  # vault address -> asset address
+        for vault, asset in vault_assets.items():
+            if (asset_token := self.registry.by_address(asset)) and (vault_token := self.registry.by_address(vault)):
+                out.vault_for.setdefault(asset_token.symbol, vault_token.symbol)
 
         second = Batch()
         self.oracle.add_reserve_reads(second, r1)
@@ -403,24 +404,28 @@ class HoldingsReader:
         r2 = second.run(self.caller, block)
 
         asset_decimals = dict(decimals)
-        for a in vault_assets:
+        for a in vault_assets.values():
             if (tok := self.registry.by_address(a)) is not None:
                 asset_decimals.setdefault(a, tok.decimals)
-        prices = self.oracle.prices(set(balances) | set(vault_assets) | ({weth} if weth else set()), asset_decimals, r2)
+        wanted = set(balances) | set(vault_assets.values()) | ({weth} if weth else set())
+        prices = self.oracle.prices(wanted, asset_decimals, r2)
 
-        eth = int(r1[("eth",)].value())
+        native = self.registry.native
+        try:
+            eth = int(r1[("eth",)].value())
+        except ReadFailure as e:
+            eth = 0
+            out.unreadable.append(Unreadable("", native.symbol, f"getEthBalance() {e}"))
         if eth:
             price = prices.get(weth) if weth else None
-            native = self.registry.native
             out.holdings.append(Holding(native.symbol, native.name, "", "native", native.decimals, eth, price,
                                         _times(eth, native.decimals, price)))
-        by_vault = {vault.address: asset for asset, vault in vault_assets.items()}
         for t in tokens:
             bal = balances.get(t.address)
             if not bal:
                 continue
             if t.kind == "vault":
-                holding = self._vault_holding(t, bal, by_vault.get(t.address), r2, prices)
+                holding = self._vault_holding(t, bal, vault_assets.get(t.address), r2, prices)
                 if isinstance(holding, Unreadable):
                     out.unreadable.append(holding)
                     continue
@@ -470,9 +475,9 @@ class HoldingsReader:
                 decimals[a] = d
         return decimals, symbols, bad
 
-    def _vault_assets(self, tokens: list[Token], r1: dict, bad: dict) -> dict[str, Token]:
-        """asset address -> vault token, for vaults whose asset() reads."""
-        out: dict[str, Token] = {}
+    def _vault_assets(self, tokens: list[Token], r1: dict, bad: dict) -> dict[str, str]:
+        """vault address -> asset address, for vaults whose asset() reads."""
+        out: dict[str, str] = {}
         for v in tokens:
             if v.kind != "vault" or v.address in bad:
                 continue
@@ -481,7 +486,7 @@ class HoldingsReader:
             except ReadFailure as e:
                 bad[v.address] = f"asset() {e}"
                 continue
-            out.setdefault(asset, v)
+            out[v.address] = asset
         return out
 
     def _vault_holding(self, v: Token, shares: int, asset: str | None, r2: dict, prices: dict) -> Holding | Unreadable:
