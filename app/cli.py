@@ -5,6 +5,7 @@ import typer
 
 from app._cli_devnet import devnet_app
 from app._cli_digests import register_digest_commands
+from app._cli_draft import register_draft_commands
 from app._cli_holdings import holdings_cmd
 from app._cli_index import index_app
 from app._cli_model import model_app
@@ -15,6 +16,7 @@ cli.add_typer(model_app, name="model")
 cli.add_typer(index_app, name="index")
 cli.command("holdings")(holdings_cmd)
 register_digest_commands(cli)
+register_draft_commands(cli)
 
 # Other command groups register themselves here (one import line each).
 

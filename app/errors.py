@@ -135,3 +135,9 @@ class IndexMismatch(ChatdappError):
     """A retrieval index on disk does not match the embedder or its own manifest (stale/corrupt)."""
 
     code = "index_mismatch"
+
+
+class DraftMismatch(ChatdappError):
+    """A drafted call decoded back does not say what the request asked; nothing is drafted."""
+
+    code = "draft_mismatch"
