@@ -100,7 +100,8 @@ def _turns(services: Services, session_id: str, live: bool) -> None:
         return
     verdicts = st.session_state.setdefault("receipt_verdicts", {})
     for t in turns:
-        icon = {"anchored": "⛓️", "batched": "⏳", "pending": "🕓"}.get(t["status"], "")
+        icon = {"anchored": ":material/link:", "batched": ":material/hourglass_top:",
+                "pending": ":material/schedule:"}.get(t["status"], "")
         preview = t["text"].replace("\n", " ")
         preview = preview[:90] + ("…" if len(preview) > 90 else "")
         cols = st.columns([6, 2, 1.3, 1.2])

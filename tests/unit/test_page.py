@@ -1,0 +1,213 @@
+"""Page logic under streamlit.testing.v1.AppTest, the browser wallet simulated through the bridge's state value.
+
+The bridge component reports ``{"bridge": {"wallet": ..., "responses": {id: {result|error}}}}``; a
+test plays the browser by writing that value and reading the requests the page queued.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from streamlit.testing.v1 import AppTest
+
+from app.devnet import DEV_KEY
+from app.errors import InvalidAddress
+from app.ui import assistant
+from tests.conftest import REPO, free_port
+
+pytestmark = pytest.mark.unit
+
+DEV = Account.from_key(DEV_KEY).address
+OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+DEVNET = "0x7a69"
+
+
+@pytest.fixture
+def at(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHATDAPP_HOME", str(tmp_path))
+    monkeypatch.setenv("CHATDAPP_RPC_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens: no chain here
+    monkeypatch.setenv("CHATDAPP_LLM", "fake")
+    app = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
+    app.run()
+    assert not app.exception
+    return app
+
+
+class Browser:
+    """Plays the browser side of the bridge for one AppTest."""
+
+    def __init__(self, at: AppTest):
+        self.at = at
+        self.wallet = {"available": True, "wallets": [{"uuid": "w1", "name": "Test Wallet"}], "selected": "w1",
+                       "name": "Test Wallet", "accounts": [], "chainId": DEVNET}
+        self.responses: dict = {}
+
+    def report(self, **wallet) -> AppTest:
+        self.wallet.update(wallet)
+        self.at.session_state["wallet_bridge"] = {"bridge": {"wallet": dict(self.wallet), "responses": dict(self.responses)}}
+        self.at.run()
+        assert not self.at.exception, self.at.exception
+        return self.at
+
+    def queued(self, method: str) -> list[dict]:
+        return [r for r in self.at.session_state["_bridge_queue"].values() if r["method"] == method]
+
+    def answer(self, method: str, *, result=None, error: dict | None = None, **wallet) -> AppTest:
+        (req,) = self.queued(method)
+        self.responses[req["id"]] = {"error": error} if error else {"result": result}
+        return self.report(**wallet)
+
+
+def texts(at: AppTest) -> str:
+    parts = []
+    for kind in ("markdown", "caption", "info", "success", "warning", "error"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def has_button(at: AppTest, key: str) -> bool:
+    return any(b.key == key for b in at.button)
+
+
+def connected(at: AppTest) -> Browser:
+    b = Browser(at)
+    b.report()
+    at.button(key="connect").click().run()
+    b.answer("eth_requestAccounts", result=[DEV.lower()], accounts=[DEV.lower()])
+    return b
+
+
+def test_without_a_wallet_the_page_is_read_only(at):
+    assert "No browser wallet found" in texts(at)
+    assert not has_button(at, "connect")
+    at.text_input(key="readonly_address").input("0x1234").run()
+    assert "invalid_address" in texts(at)
+
+
+def test_connect_then_the_account_and_chain_show(at):
+    b = connected(at)
+    assert "Wallet connected." in texts(at)
+    assert DEV in texts(at)  # shown checksummed although the wallet reported lower case
+    assert "Chain 31337" in texts(at)
+    assert b.queued("eth_requestAccounts") == []  # answered once, then forgotten
+
+
+def test_a_rejected_connection_is_a_calm_message(at):
+    b = Browser(at)
+    b.report()
+    at.button(key="connect").click().run()
+    b.answer("eth_requestAccounts", error={"code": 4001, "message": "User rejected the request."})
+    assert "You declined the connection" in texts(at)
+    assert not at.error
+
+
+def test_an_answer_is_taken_exactly_once(at):
+    b = connected(at)
+    b.report()  # the browser reports the same answers again (a later rerun)
+    b.report()
+    assert texts(at).count("Wallet connected.") == 1
+
+
+def test_account_change_in_the_wallet_drops_the_sign_in(at):
+    b = connected(at)
+    sign_in(b)
+    assert at.session_state["siwe"]["address"] == DEV
+    other = Account.from_key(OTHER_KEY).address
+    b.report(accounts=[other])
+    assert "siwe" not in at.session_state
+    assert other in texts(at)
+
+
+def sign_in(b: Browser, key: str = DEV_KEY) -> AppTest:
+    b.at.button(key="sign_in").click().run()
+    (req,) = b.queued("personal_sign")
+    text = bytes.fromhex(req["params"][0][2:]).decode()
+    sig = Account.sign_message(encode_defunct(text=text), private_key=key).signature.to_0x_hex()
+    return b.answer("personal_sign", result=sig)
+
+
+def test_sign_in_with_ethereum_verifies_server_side(at):
+    b = connected(at)
+    at.button(key="sign_in").click().run()
+    (req,) = b.queued("personal_sign")
+    text = bytes.fromhex(req["params"][0][2:]).decode()
+    assert req["params"][1] == DEV
+    assert text.startswith("localhost wants you to sign in with your Ethereum account:\n" + DEV)
+    assert "Chain ID: 31337" in text and "Nonce: " in text and "Expiration Time: " in text
+    sig = Account.sign_message(encode_defunct(text=text), private_key=DEV_KEY).signature.to_0x_hex()
+    b.answer("personal_sign", result=sig)
+    assert at.session_state["siwe"]["address"] == DEV
+    assert "Signed in as 0xf39F…2266" in texts(at)
+
+
+def test_a_signature_by_another_key_does_not_sign_in(at):
+    b = connected(at)
+    sign_in(b, key=OTHER_KEY)
+    assert "siwe" not in at.session_state
+    assert "siwe_signature" in texts(at)
+
+
+def test_declining_to_sign_in_keeps_chat_working(at):
+    b = connected(at)
+    at.button(key="sign_in").click().run()
+    b.answer("personal_sign", error={"code": 4001, "message": "User denied message signature."})
+    assert "You declined to sign in" in texts(at)
+    assert not at.error
+
+
+def test_stored_history_is_hidden_until_sign_in(at):
+    b = connected(at)
+    at.session_state["tab"] = at.tabs[2].label
+    at.run()
+    assert "Sign in with Ethereum (sidebar) to see your stored conversations" in texts(at)
+    assert not has_button(at, "anchor_wallet")
+    sign_in(b)
+    assert at.button(key="anchor_wallet").disabled  # nothing recorded yet, so nothing to anchor
+
+
+def test_wrong_chain_offers_switch_then_add(at):
+    b = connected(at)
+    b.report(chainId="0x1")
+    assert "Your wallet is on chain 1; this page works on chain 31337" in texts(at)
+    at.button(key="switch_chain").click().run()
+    (req,) = b.queued("wallet_switchEthereumChain")
+    assert req["params"] == [{"chainId": DEVNET}]
+    b.answer("wallet_switchEthereumChain", error={"code": 4902, "message": "Unrecognized chain ID"})
+    (add,) = b.queued("wallet_addEthereumChain")
+    assert add["params"][0]["chainId"] == DEVNET and add["params"][0]["rpcUrls"]
+    b.answer("wallet_addEthereumChain", result=None, chainId=DEVNET)
+    assert "Chain added to your wallet." in texts(at)
+    assert "Chain 31337" in texts(at)
+
+
+def test_disconnect_forgets_the_account(at):
+    b = connected(at)
+    at.button(key="disconnect").click().run()
+    assert b.queued("wallet_revokePermissions")
+    assert at.button(key="connect")
+    assert DEV not in texts(at)
+
+
+def test_a_chat_error_is_friendly_and_the_text_comes_back(at, monkeypatch):
+    def refuse(message, ctx):
+        yield {"type": "text", "text": "Let me look. "}
+        raise InvalidAddress("That address is not valid: 0x123 is too short.")
+
+    monkeypatch.setattr(assistant, "turn", refuse)
+    at.chat_input[0].set_value("send 5 USDC to 0x123").run()
+    assert "That address is not valid: 0x123 is too short. (invalid_address)" in texts(at)
+    assert at.chat_input[0].value == "send 5 USDC to 0x123"
+    assert at.session_state["pending_input"] is None
+
+
+def test_settings_are_saved_in_home(at, tmp_path):
+    at.session_state["tab"] = at.tabs[3].label
+    at.run()
+    at.number_input[1].set_value(75)
+    form_submit = [b for b in at.button if b.label == "Save settings"][0]
+    form_submit.click().run()
+    saved = json.loads((tmp_path / "page-settings.json").read_text())
+    assert saved["slippage_bps"] == 75
+    assert "Saved to" in texts(at)
