@@ -3,8 +3,8 @@
 Round trips for one read: (1) a JSON-RPC batch with chain id, block number, Multicall3 code and
 the owner's Approval logs; (2) one ``aggregate3`` with every balance, decimals, symbol,
 allowance, vault asset, NFT balance and Uniswap V2 pair address; (3) one ``aggregate3`` with
-pair reserves, vault ``convertToAssets`` and NFT ids. A collection that is not ERC-721
-Enumerable adds one ``eth_getLogs`` for its Transfer logs. All reads are pinned to one block.
+pair reserves, vault ``convertToAssets`` and NFT ids. Collections that are not ERC-721
+Enumerable add one request (their Transfer logs, batched). All reads are pinned to one block.
 """
 from __future__ import annotations
 
@@ -400,7 +400,7 @@ class HoldingsReader:
                 continue
         for v in (t for t in tokens if t.kind == "vault" and balances.get(t.address)):
             second.add(("assets", v.address), Call(v.address, "convertToAssets(uint256)", (balances[v.address],)))
-        nft_plan = self._plan_nfts(owner, r1, second, block)
+        nft_plan = self._plan_nfts(owner, r1, second, block, out.notes)
         r2 = second.run(self.caller, block)
 
         asset_decimals = dict(decimals)
@@ -506,9 +506,10 @@ class HoldingsReader:
         under = Underlying(asset_token.symbol, asset_token.address, asset_token.decimals, assets)
         return Holding(v.symbol, v.name, v.address, "vault", v.decimals, shares, per_share, value, under)
 
-    def _plan_nfts(self, owner: str, r1: dict, second: Batch, block: int) -> dict[str, tuple[int, str]]:
+    def _plan_nfts(self, owner: str, r1: dict, second: Batch, block: int, notes: list[str]) -> dict[str, tuple[int, str]]:
         """Add id reads to the second batch: enumerable collections by index, others by Transfer-log candidates."""
         plan: dict[str, tuple[int, str]] = {}
+        by_logs: list[tuple[str, str, int]] = []
         for sym, _, nft in self.nfts:
             try:
                 balance = int(r1[("nbal", nft)].value())
@@ -524,15 +525,20 @@ class HoldingsReader:
                 for i in range(min(balance, MAX_NFT_IDS)):
                     second.add(("tid", nft, i), Call(nft, "tokenOfOwnerByIndex(address,uint256)", (owner, i)))
                 plan[nft] = (balance, "enumerable")
-                continue
-            (resp,) = self._rpc([("eth_getLogs", [{"address": nft, "fromBlock": hex(self.logs_from_block),
-                                                   "toBlock": hex(block), "topics": [_TRANSFER, None, _topic(owner)]}])])
-            if "error" in resp:
-                continue
-            ids = sorted({int(log["topics"][3], 16) for log in resp["result"] if len(log["topics"]) == 4})
-            for token_id in ids:
-                second.add(("owner", nft, token_id), Call(nft, "ownerOf(uint256)", (token_id,), ("address",)))
+            else:
+                by_logs.append((sym, nft, balance))
+        if not by_logs:
+            return plan
+        answers = self._rpc([("eth_getLogs", [{"address": nft, "fromBlock": hex(self.logs_from_block), "toBlock": hex(block),
+                                               "topics": [_TRANSFER, None, _topic(owner)]}]) for _, nft, _ in by_logs])
+        for (sym, nft, balance), resp in zip(by_logs, answers):
             plan[nft] = (balance, "transfer logs")
+            if "error" in resp:
+                notes.append(f"The node refused the Transfer log scan for {sym}; its {balance} id(s) are not listed.")
+                continue
+            # ERC-721 Transfer carries the id as a 4th topic; candidates are confirmed with ownerOf at the pinned block.
+            for token_id in sorted({int(log["topics"][3], 16) for log in resp["result"] if len(log["topics"]) == 4}):
+                second.add(("owner", nft, token_id), Call(nft, "ownerOf(uint256)", (token_id,), ("address",)))
         return plan
 
     def _nfts(self, owner: str, plan: dict[str, tuple[int, str]], r2: dict) -> list[NftHolding]:

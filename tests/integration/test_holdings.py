@@ -243,6 +243,25 @@ def test_approvals_appear_and_vanish(w3, manifest, reader, chain_snapshot):
     assert reader.read(dev).approvals == []
 
 
+def test_a_node_that_refuses_log_scans_still_answers(w3, manifest, reader, chain_snapshot, monkeypatch):
+    dev, router, stranger = manifest["accounts"]["dev"], manifest["contracts"]["UniswapV2Router02"], DEV_ACCOUNTS[3]
+    usdc = _token(w3, manifest["tokens"]["USDC"]["address"])
+    _send(w3, usdc.functions.approve(router, 10**6), dev)
+    _send(w3, usdc.functions.approve(stranger, 10**6), dev)
+    batch = w3.provider.make_batch_request
+
+    def refuse_logs(requests):
+        refused = {"code": -32005, "message": "query returned more than 10000 results"}
+        return [{"id": a["id"], "error": refused} if method == "eth_getLogs" else a
+                for (method, _), a in zip(requests, batch(requests))]
+
+    monkeypatch.setattr(w3.provider, "make_batch_request", refuse_logs)
+    h = reader.read(dev)
+    assert [(a.symbol, a.spender, a.allowance) for a in h.approvals] == [("USDC", router, 10**6)]
+    assert "known spenders only" in h.notes[0]
+    assert h.holding("USDC").balance == usdc.functions.balanceOf(dev).call()
+
+
 # --- NFTs ----------------------------------------------------------------------------------------------
 def _nft_ids(reader, who):
     (n,) = reader.read(who).nfts or [None]
