@@ -169,6 +169,17 @@ class Batch:
         return dict(zip(self._calls.keys(), results))
 
 
+def rpc_batch(w3: Web3, requests: list[tuple[str, list]]) -> list[dict]:
+    """Several JSON-RPC requests in one HTTP request, answers in order; one by one if the node takes no batches."""
+    provider = w3.provider
+    with rpc_errors(getattr(provider, "endpoint_uri", None) or "the RPC endpoint"):
+        if len(requests) > 1:
+            answers = provider.make_batch_request(requests)
+            if isinstance(answers, list) and len(answers) == len(requests):
+                return sorted(answers, key=lambda r: r["id"])
+        return [provider.make_request(method, params) for method, params in requests]
+
+
 def _is_execution_error(err: dict) -> bool:
     """A call that ran and failed (revert, out of gas) as opposed to a node that refused the request."""
     text = f"{err.get('message', '')}".lower()
@@ -209,11 +220,7 @@ class Multicall:
         requests = [
             ("eth_call", [{"to": self.address, "data": "0x" + _encode_aggregate(c).hex()}, hex(block)]) for c in chunks
         ]
-        with rpc_errors(getattr(self.w3.provider, "endpoint_uri", None) or "the RPC endpoint"):
-            if len(requests) == 1:
-                responses = [self.w3.provider.make_request(*requests[0])]
-            else:
-                responses = sorted(self.w3.provider.make_batch_request(requests), key=lambda r: r["id"])
+        responses = rpc_batch(self.w3, requests)
         out: list[list[Result] | str] = []
         for chunk, resp in zip(chunks, responses):
             if "error" in resp:

@@ -15,7 +15,7 @@ from typing import Iterable
 from eth_utils import keccak
 from web3 import Web3
 
-from app._multicall import MULTICALL3, Batch, Call, Caller, Multicall, ReadFailure, decode_text
+from app._multicall import MULTICALL3, Batch, Call, Caller, Multicall, ReadFailure, decode_text, rpc_batch
 from app.addresses import ZERO_ADDRESS, checksum
 from app.amounts import format_decimal, format_units, from_base_units
 from app.chain import rpc_errors
@@ -321,10 +321,7 @@ class HoldingsReader:
         return getattr(self.w3.provider, "endpoint_uri", None) or "the RPC endpoint"
 
     def _rpc(self, requests: list[tuple[str, list]]) -> list[dict]:
-        with rpc_errors(self._rpc_url):
-            if len(requests) == 1:
-                return [self.w3.provider.make_request(*requests[0])]
-            return sorted(self.w3.provider.make_batch_request(requests), key=lambda r: r["id"])
+        return rpc_batch(self.w3, requests)
 
     def _head(self, owner: str) -> tuple[int, list[dict] | None]:
         """Chain id, pinned block, Multicall3 presence and the owner's Approval logs: one HTTP request."""

@@ -123,6 +123,18 @@ def test_chunks_travel_in_one_http_request():
     assert [r.value() for r in results] == [i + 1 for i in range(10)]
 
 
+def test_a_node_without_batches_gets_one_request_each():
+    class NoBatches(FakeProvider):
+        def make_batch_request(self, requests):
+            self.trips.append(len(requests))
+            return {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "batch requests not supported"}}
+
+    provider = NoBatches()
+    results = Multicall(FakeW3(provider), max_calls=4)(_calls(10), 1)
+    assert provider.trips == [3, 1, 1, 1]
+    assert [r.value() for r in results] == [i + 1 for i in range(10)]
+
+
 def test_a_batch_breaker_is_bisected_out():
     calls = _calls(16)
     provider = FakeProvider(burner=calls[5].target.lower())
