@@ -1,26 +1,24 @@
-"""The ConversationLog wire format: call data for ``anchor`` and decoding of ``Anchored`` logs (no RPC)."""
+"""The ConversationLog wire format: packed anchor call data and decoding of ``Anchored`` logs (no RPC)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from eth_utils import keccak, to_checksum_address
 
-ANCHOR_SIGNATURE = "anchor(bytes32,bytes16,uint32)"
 ANCHORED_SIGNATURE = "Anchored(address,bytes16,bytes32,uint32)"
-ANCHOR_SELECTOR = keccak(text=ANCHOR_SIGNATURE)[:4]
 ANCHORED_TOPIC = keccak(text=ANCHORED_SIGNATURE)
+CALLDATA_LEN = 52
 
 
 def anchor_calldata(root: bytes, batch_id: bytes, leaf_count: int) -> bytes:
-    """ABI encoding of ``anchor(root, batchId, leafCount)``."""
-    assert len(root) == 32 and len(batch_id) == 16 and 0 < leaf_count < 2**32
-    return ANCHOR_SELECTOR + root + batch_id.ljust(32, b"\0") + leaf_count.to_bytes(32, "big")
+    """The contract's packed call data (no selector): ``root || batchId || leafCount`` (32 + 16 + 4 bytes)."""
+    if len(root) != 32 or len(batch_id) != 16 or not 0 < leaf_count < 2**32:
+        raise ValueError("an anchor is a 32-byte root, a 16-byte batch id and 1..2**32-1 leaves")
+    return root + batch_id + leaf_count.to_bytes(4, "big")
 
 
 def batch_id_from_calldata(data: bytes) -> bytes | None:
-    if len(data) != 100 or data[:4] != ANCHOR_SELECTOR:
-        return None
-    return data[36:52]
+    return data[32:48] if len(data) == CALLDATA_LEN else None
 
 
 def batch_topic(batch_id: bytes) -> str:

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_utils import keccak
 
-from app._conversation_log import ANCHORED_TOPIC, anchorer_topic, batch_topic, decode_anchored
+import contracts
+
+from app._conversation_log import ANCHORED_TOPIC, anchor_calldata, anchorer_topic, batch_topic, decode_anchored
 from app.anchor import Anchorer
 from app.devnet import DEV_ACCOUNTS
 from app.digests import unhex
@@ -177,7 +180,7 @@ def test_only_hashes_reach_the_chain(anchorer, w3):
     tx = w3.eth.get_transaction(b["tx_hash"])
     rcpt = w3.eth.get_transaction_receipt(b["tx_hash"])
     blobs = [bytes(tx["input"])] + [bytes(x["data"]) for x in rcpt["logs"]] + [bytes(t) for x in rcpt["logs"] for t in x["topics"]]
-    assert len(bytes(tx["input"])) == 100  # selector + root + batch id + leaf count, nothing else
+    assert len(bytes(tx["input"])) == 52  # root + batch id + leaf count, nothing else
     for t in secrets_:
         for blob in blobs:
             assert t.encode() not in blob and t.encode().hex() not in blob.hex()
@@ -201,3 +204,22 @@ def test_batches_are_findable_by_anchorer_topic(anchorer, w3):
     logs = w3.eth.get_logs({"address": anchorer.log_address, "fromBlock": 0, "toBlock": "latest",
                             "topics": ["0x" + ANCHORED_TOPIC.hex(), anchorer_topic(anchorer.logger)]})
     assert [("0x" + decode_anchored(x).batch_id.hex()) for x in logs] == [b["batch_id"]]
+
+
+def test_contract_takes_exactly_the_packed_anchor(w3, manifest, chain_snapshot):
+    log, sender = manifest["contracts"]["ConversationLog"], DEV_ACCOUNTS[3]
+    root, bid = b"\x11" * 32, bytes(range(1, 17))
+    empty = "0x" + keccak(text="EmptyBatch()")[:4].hex()
+    good = anchor_calldata(root, bid, 2**32 - 1)
+    for bad in (good[:-1], good + b"\x00", b"\x00" * 32 + good[32:], good[:48] + b"\x00" * 4, b""):
+        with pytest.raises(Exception) as e:
+            w3.eth.call({"from": sender, "to": log, "data": bad})
+        assert empty in str(e.value) or "revert" in str(e.value).lower()
+    with pytest.raises(Exception):  # not payable
+        w3.eth.call({"from": sender, "to": log, "data": good, "value": 1})
+    rcpt = w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": sender, "to": log, "data": good}))
+    (ev,) = [decode_anchored(x) for x in rcpt["logs"]]
+    assert (ev.anchorer, ev.batch_id, ev.root, ev.leaf_count) == (sender, bid, root, 2**32 - 1)
+    # The event is standard ABI: web3's own decoder reads it from the artifact too.
+    (std,) = w3.eth.contract(address=log, abi=contracts.abi("ConversationLog")).events.Anchored().process_receipt(rcpt)
+    assert std["args"]["batchId"] == bid and std["args"]["root"] == root and std["args"]["anchorer"] == sender
