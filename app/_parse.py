@@ -312,6 +312,8 @@ class Parser:
 
         f = self.extract(text)
         s = f.text
+        if re.search(r"\b\d+\s*(?:times|x)\b|\b(?:twice|thrice|each|every|daily|weekly|monthly)\b", s):
+            raise Ambiguous("That asks for a repeated transaction; I draft one at a time.")
         if _NEGATION.search(s) and not _REVOKE.search(s):
             raise NotUnderstood("That reads like something not to do; I only draft what you ask for directly.")
         if _NFT.search(s) or any(re.search(rf"\b{w}\b", s) for w in self.nft_words):
@@ -410,6 +412,8 @@ class Parser:
         permission = re.search(r"\b(allow|let|permit|enable|authori[sz]e)\b[^.]*?\bto\b|\blet\b", s)
         if (_DEPOSIT.search(s) and re.search(r"\bdeposit\w*\b", s) or re.search(r"\bswap\w*\b", s)) and not permission:
             raise Ambiguous("Approve only, or also deposit/swap? Ask for the action itself and I'll add the approval.")
+        if re.search(r"\b(increase|decrease|raise|lower|reduce|bump|top up|add)\b[^.]*\bby\b", s):
+            raise Ambiguous("I set an allowance to an amount, not up or down by one; say the new total.")
         spender, label = self._spender(f)
         unlimited = bool(_UNLIMITED.search(s))
         with_unit = [a for a in f.amounts if a.unit]
