@@ -42,7 +42,7 @@ def _render(r: dict) -> None:
     if h["approvals"]:
         a = Table(title="Token approvals")
         for col in ("token", "spender", "allowance", "risk"):
-            a.add_column(col)
+            a.add_column(col, overflow="fold")
         for x in h["approvals"]:
             risk = "[red]unlimited[/]" if x["unlimited"] else ("[yellow]unknown spender[/]" if x["risky"] else "")
             a.add_row(x["symbol"], x["spender_label"] or x["spender"], x["amount"], risk)

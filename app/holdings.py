@@ -658,12 +658,14 @@ def explain_holdings(h: Holdings) -> str:
         ids = ", ".join(f"#{i}" for i in n.ids[:20]) + (" …" if len(n.ids) > 20 else "")
         lines.append(f"NFTs: {n.balance} {n.symbol} ({n.name})" + (f": {ids}." if ids else "."))
     for a in h.approvals:
-        who = a.spender_label or f"unknown contract {a.spender}"
+        who = a.spender_label or f"unknown spender {a.spender}"
+        amount = "unlimited" if a.unlimited else (
+            format_units(a.allowance, a.decimals, max_fraction=6, grouping=True) if a.decimals is not None else str(a.allowance))
         if a.risky:
-            amount = "an unlimited" if a.unlimited else f"a {a.to_dict()['amount']}"
-            lines.append(f"Review: {amount} {a.symbol} allowance to {who}; revoke it if you no longer use it.")
+            lines.append(f"Review: {'an' if a.unlimited else 'a'} {amount} {a.symbol} allowance to {who}; "
+                         "revoke it if you no longer use it.")
         else:
-            lines.append(f"Allowance: {a.to_dict()['amount']} {a.symbol} to {who}.")
+            lines.append(f"Allowance: {amount} {a.symbol} to {who}.")
     for u in h.unreadable:
         lines.append(f"Could not read {u.symbol} at {u.address}: {u.reason}.")
     for note in h.notes:

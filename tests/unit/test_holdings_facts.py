@@ -82,7 +82,7 @@ def test_explanation_is_deterministic_and_states_the_facts():
     assert "Vault position: 100 vUSDC shares redeem for 100 USDC ($100.00)." in lines
     assert "NFTs: 2 DEVNFT (Dev NFT): #1, #3." in lines
     assert "Review: an unlimited USDC allowance to UniswapV2Router02; revoke it if you no longer use it." in lines
-    assert f"Review: a 5 DAI allowance to unknown contract {STRANGER}; revoke it if you no longer use it." in lines
+    assert f"Review: a 5 DAI allowance to unknown spender {STRANGER}; revoke it if you no longer use it." in lines
     assert "Allowance: 7 DAI to vUSDC vault." in lines
     assert "Could not read BAD at " + BAD + ": decimals() reverted or ran out of gas." in lines
 
