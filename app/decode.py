@@ -188,7 +188,9 @@ def decode_log(log: dict, book: AbiBook | None) -> dict | None:
     topics = [_hex(t).lower() for t in log.get("topics", [])]
     if not topics or not book:
         return None
-    entry = book.events.get(topics[0])
+    own = book.by_address.get(str(log.get("address", "")).lower())
+    entry = next((e for e in (own[1] if own else []) if e.get("type") == "event"
+                  and "0x" + event_abi_to_log_topic(e).hex() == topics[0]), None) or book.events.get(topics[0])
     if entry is None:
         return None
     indexed = [i for i in entry["inputs"] if i.get("indexed")]
