@@ -1,4 +1,4 @@
-"""Holdings: what a wallet holds on the current chain, priced on-chain, read in two batched round trips.
+"""Holdings: what a wallet holds on the current chain, priced on-chain, in two eth_call round trips.
 
 Round trips for one read: (1) a JSON-RPC batch with chain id, block number, Multicall3 code and
 the owner's Approval logs; (2) one ``aggregate3`` with every balance, decimals, symbol,
