@@ -44,7 +44,6 @@ from app.config import DEVNET_CHAIN_ID, Settings
 from app.errors import AnchorFailed, ConfigError, NotFound
 from app.store import Store
 
-OPEN_LOGGER = ("formed", "signed", "sent")
 OPEN_WALLET = ("awaiting_wallet", "wallet_sent")
 
 
