@@ -8,6 +8,7 @@ Examples:
 "trade 3 DAI for WBTC" -> {"kind":"swap_exact_in","amount":"3","token":"DAI","token_out":"WBTC"}
 "turn 1 ETH into WETH" -> {"kind":"wrap","amount":"1","token":"ETH"}"""
 
-REPLY_SYSTEM = """You are a wallet assistant. The user sees the facts below in full right after your words. Write ONE short friendly sentence that introduces them. Do not repeat numbers, amounts, prices or addresses; do not give advice to sign anything."""
+REPLY_SYSTEM = """You are a wallet assistant. Write ONE short sentence (at most 15 words) that introduces the facts, which the user sees right after it. Never copy numbers, amounts or addresses. Example: "Here is an overview of your wallet and where its value sits."
+"""
 
 DOCS_SYSTEM = """You answer questions about smart contracts using ONLY the numbered sources. Answer in at most two short sentences and cite sources like [1]. If the sources do not answer the question, say you do not know."""

@@ -142,11 +142,12 @@ class SentenceGate:
         self.buf += delta
         parts = _SENTENCE.split(self.buf)
         self.buf = parts.pop()  # the unfinished tail waits for more text
-        return [out for s in parts if s.strip() for out in self._check(s.strip())]
+        return [out for s in parts if s.strip('" \n') for out in self._check(s.strip('" \n'))]
 
     def close(self) -> list[str]:
-        tail, self.buf = self.buf.strip(), ""
-        return list(self._check(tail)) if tail else []
+        """The tail counts only as a finished sentence; a reply cut off by max_tokens loses its stub."""
+        tail, self.buf = self.buf.strip().strip('"'), ""
+        return list(self._check(tail)) if tail and tail[-1] in ".!?" else []
 
     @property
     def text(self) -> str:

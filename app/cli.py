@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import typer
 
+from app._cli_chat import register_chat_commands
 from app._cli_devnet import devnet_app
 from app._cli_digests import register_digest_commands
 from app._cli_draft import register_draft_commands
@@ -16,6 +17,7 @@ cli.add_typer(model_app, name="model")
 cli.add_typer(index_app, name="index")
 cli.command("holdings")(holdings_cmd)
 register_digest_commands(cli)
+register_chat_commands(cli)
 register_draft_commands(cli)
 
 # Other command groups register themselves here (one import line each).

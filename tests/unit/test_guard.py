@@ -41,8 +41,14 @@ def test_guard_text_keeps_only_clean_sentences():
 def test_sentence_gate_streams_whole_checked_sentences():
     g = SentenceGate(allowed_from(FACTS))
     out = []
-    for delta in ["You hold ", "10 WE", "TH. You hold 5", "00 DAI. ", "Bye"]:
+    for delta in ["You hold ", "10 WE", "TH. You hold 5", "00 DAI. ", "Bye!"]:
         out += g.feed(delta)
     out += g.close()
-    assert out == ["You hold 10 WETH.", "Bye"]
+    assert out == ["You hold 10 WETH.", "Bye!"]
     assert set(g.rejected) == {"500", "DAI"}
+
+
+def test_sentence_gate_drops_a_stub_cut_off_by_max_tokens():
+    g = SentenceGate(allowed_from(FACTS))
+    assert g.feed("You hold 10 WETH. Your top holdings are") == ["You hold 10 WETH."]
+    assert g.close() == [] and g.text == "You hold 10 WETH."
