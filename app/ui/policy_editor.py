@@ -1,38 +1,41 @@
-"""Edit the policy file in the page; a policy that does not load is refused, never saved."""
+"""Edit the policy file ($CHATDAPP_HOME/policy.toml) in the page; a policy that does not load is refused, never saved."""
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import streamlit as st
 
 from app.errors import ChatdappError
-from app.ui.services import Services
-
-POLICY_FILE = "policy.json"
+from app.policy import Policy
+from app.ui.services import POLICY_FILE, Services
 
 
 def policy_path(services: Services) -> Path:
     return services.settings.home / POLICY_FILE
 
 
-def render(services: Services) -> None:
-    from app.policy import Policy
+def _default_text() -> str:
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / POLICY_FILE
+        Policy.default().save(p)
+        return p.read_text()
 
+
+def render(services: Services) -> None:
     path = policy_path(services)
-    current = path.read_text() if path.exists() else Policy.default().to_json()
-    st.caption(f"Stored at `{path}`. Drafts are checked against it; BLOCK verdicts cannot be signed.")
+    st.caption(f"Stored at `{path}`. Every draft is checked against it; BLOCK verdicts cannot be signed.")
     with st.form("policy"):
-        text = st.text_area("Policy (JSON)", value=current, height=260)
+        text = st.text_area("Policy (TOML)", value=path.read_text() if path.exists() else _default_text(), height=240)
         if st.form_submit_button("Save policy"):
-            tmp = path.with_suffix(".check")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            check = path.with_suffix(".check.toml")
+            check.write_text(text)
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp.write_text(text)
-                Policy.load(tmp)
-            except (ChatdappError, ValueError) as e:
-                st.error(f"Not saved: {getattr(e, 'message', e)}")
+                Policy.load(check)
+            except ChatdappError as e:
+                st.error(f"Not saved: {e.message} ({e.code})")
+                check.unlink()
             else:
-                tmp.replace(path)
-                st.success("Policy saved. New drafts use it.")
-            finally:
-                tmp.unlink(missing_ok=True)
+                check.replace(path)
+                st.success("Policy saved. New drafts are checked against it.")

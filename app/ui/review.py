@@ -6,6 +6,7 @@ a rejection in the wallet puts it back to ready with a calm note. BLOCK verdicts
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -13,14 +14,15 @@ from web3.exceptions import TransactionNotFound
 
 from app.chain import rpc_errors
 from app.errors import ChatdappError
+from app.policy import Policy
+from app.ui.policy_editor import policy_path
 from app.ui.bridge import Bridge, Response
 from app.ui.services import Services
 
 if TYPE_CHECKING:
     from app.ui.chat_panel import TurnContext
 
-SEVERITY_COLOUR = {"critical": "red", "high": "red", "block": "red", "medium": "orange", "warn": "orange",
-                   "warning": "orange", "low": "blue", "info": "gray"}
+SEVERITY_COLOUR = {"danger": "red", "warn": "orange", "info": "blue"}
 VERDICT = {"BLOCK": ("error", ":material/block:"), "WARN": ("warning", ":material/warning:"),
            "ALLOW": ("success", ":material/check_circle:")}
 
@@ -33,18 +35,10 @@ def _card_state(key: str, draft: dict) -> dict:
     return _cards().setdefault(key, {"steps": [{"status": "ready"} for _ in draft.get("steps") or []], "sender": None})
 
 
-def verdict_of(draft: dict) -> str:
-    pol = draft.get("policy") or {}
-    return str(pol.get("verdict") or pol.get("decision") or ("ALLOW" if pol.get("ok", True) else "BLOCK")).upper()
-
-
-def tx_params(step: dict, sender: str, chain_id: int) -> dict:
-    """eth_sendTransaction params (hex quantities), as EIP-1193 wallets expect them."""
-    tx = {"from": sender, "to": step["to"], "value": hex(int(step.get("value") or 0)), "data": step.get("data") or "0x",
-          "chainId": hex(chain_id)}
-    if step.get("gas"):
-        tx["gas"] = hex(int(step["gas"]))
-    return tx
+def tx_params(step: dict) -> dict:
+    """eth_sendTransaction params (hex quantities), as EIP-1193 wallets expect them (the same as Step.to_tx)."""
+    return {"from": step["from"], "to": step["to"], "value": hex(int(step["value"])), "data": step["data"],
+            "gas": hex(int(step["gas"])), "chainId": hex(int(step["chain_id"]))}
 
 
 # --- wallet answers --------------------------------------------------------------------------
@@ -89,27 +83,29 @@ def _record(services: Services, card: dict, meta: dict, step: dict) -> None:
                                           "status": step["status"], "step": n, "steps": total})
     except ChatdappError as e:
         step["note"] = f"Confirmed, but not recorded in the conversation log: {e.message} ({e.code})"
+    if n == total and step["status"] == "confirmed" and card.get("usd_value"):
+        # The daily cap counts what was actually sent.
+        Policy.load(policy_path(services)).record_spend(Decimal(card["usd_value"]))
 
 
 # --- rendering -------------------------------------------------------------------------------
 def _risks(draft: dict) -> None:
-    for r in draft.get("risks") or []:
-        if isinstance(r, str):
-            r = {"message": r}
-        sev = str(r.get("severity") or r.get("level") or "info").lower()
-        colour = SEVERITY_COLOUR.get(sev, "gray")
-        st.markdown(f":{colour}-badge[{sev.upper()}] {r.get('message') or r.get('code')}")
+    for r in draft["risks"]:
+        colour = SEVERITY_COLOUR.get(r["severity"], "gray")
+        st.markdown(f":{colour}-badge[{r['severity'].upper()}] {r['message']}")
 
 
-def _deltas(draft: dict) -> None:
-    sim = draft.get("simulation") or {}
-    changes = sim.get("balance_changes") or sim.get("deltas") or []
-    if sim.get("ok", sim.get("success", True)) is False:
-        st.error(f"Simulation fails: {sim.get('error') or sim.get('reason') or 'reverted'}", icon=":material/error:")
-    if changes:
-        st.markdown("**Simulated balance changes**")
-        st.dataframe([{k: v for k, v in c.items() if not isinstance(v, (dict, list))} for c in changes],
-                     hide_index=True, width="stretch")
+def _simulation(draft: dict) -> None:
+    sim = draft["simulation"]
+    if sim["success"] is False:
+        st.error(f"The simulation fails: {sim.get('error') or 'reverted'}. This draft cannot be sent.", icon=":material/error:")
+    elif sim["success"] is None:
+        st.warning(f"Could not simulate this draft ({sim.get('note') or sim['method']}); review it carefully.",
+                   icon=":material/warning:")
+    if sim["deltas"]:
+        lines = [f"- {d['asset']}: :{'red' if d['formatted'].startswith('-') else 'green'}[**{d['formatted']}**]"
+                 for d in sim["deltas"]]
+        st.markdown(f"**Your balance changes (simulated with {sim['method']}, gas {sim['gas_used']:,})**\n" + "\n".join(lines))
 
 
 def _step_status(step: dict) -> None:
@@ -137,22 +133,24 @@ def card(part: dict, ctx: "TurnContext", bridge: Bridge, *, key: str) -> None:
         if s["status"] == "waiting" and not any(r["meta"].get("card") == key and r["meta"].get("step") == i
                                                  for r in bridge.pending("send_tx")):
             s["status"] = "ready"
-    verdict = verdict_of(draft)
+    verdict = draft["policy"]["verdict"]
     with st.container(border=True):
-        st.markdown(f"##### {draft.get('summary') or (draft.get('intent') or {}).get('kind', 'Transaction').replace('_', ' ')}")
+        st.markdown(f"##### {draft['summary']}")
+        if draft.get("usd_value"):
+            st.caption(f"About ${draft['usd_value']} · from {draft['sender']} · chain {draft['chain_id']}")
         level, icon = VERDICT.get(verdict, ("info", ":material/policy:"))
-        pol = draft.get("policy") or {}
-        reasons = pol.get("reasons") or ([pol["message"]] if pol.get("message") else [])
-        getattr(st, level)(f"Policy: **{verdict}**" + (" — " + "; ".join(map(str, reasons)) if reasons else ""), icon=icon)
+        reasons = draft["policy"]["reasons"]
+        getattr(st, level)(f"Policy: **{verdict}**" + (" — " + "; ".join(reasons) if reasons else ""), icon=icon)
         _risks(draft)
-        _deltas(draft)
+        _simulation(draft)
         current = next((i for i, s in enumerate(cs["steps"]) if s["status"] != "confirmed"), None)
         wallet = bridge.wallet()
         for i, step in enumerate(steps):
-            st.markdown(f"**Step {i + 1} of {len(steps)}** — {step.get('summary') or step.get('description') or step.get('function') or 'transaction'}")
+            st.markdown(f"**Step {i + 1} of {len(steps)}** — {step['label']}")
             with st.expander("Decoded call"):
-                st.json({k: step.get(k) for k in ("to", "value", "function", "args", "decoded", "gas") if step.get(k) is not None})
-                st.code(json.dumps({"to": step.get("to"), "value": str(step.get("value") or 0), "data": step.get("data")}), language="json")
+                st.markdown(f"`{step['function']}` on `{step['to']}`" if step["function"] else f"Plain transfer to `{step['to']}`")
+                st.json({"args": step["args"], "value_wei": step["value"], "gas_limit": step["gas"]})
+                st.code(json.dumps(tx_params(step), indent=1), language="json")
             state = cs["steps"][i]
             _step_status(state)
             if i != current or state["status"] in ("pending", "waiting"):
@@ -160,17 +158,19 @@ def card(part: dict, ctx: "TurnContext", bridge: Bridge, *, key: str) -> None:
             why_not = None
             if verdict == "BLOCK":
                 why_not = "Policy blocks this draft; it cannot be sent."
+            elif not draft["sendable"]:
+                why_not = "The simulation shows this would fail; it cannot be sent."
             elif not ctx.can_sign:
                 why_not = "Connect a wallet to sign."
-            elif wallet.address != ctx.address:
+            elif wallet.address != step["from"]:
                 why_not = "The connected wallet is not the drafted sender."
             elif wallet.chain_id != ctx.services.chain_id:
                 why_not = f"Switch your wallet to chain {ctx.services.chain_id} first."
             if st.button("Sign in wallet", key=f"sign-{key}-{i}", type="primary", disabled=why_not is not None, help=why_not):
-                cs["sender"] = wallet.address
+                cs.update(sender=wallet.address, usd_value=draft.get("usd_value"))
                 state.update(status="waiting", note=None)
-                bridge.request("eth_sendTransaction", [tx_params(step, wallet.address, ctx.services.chain_id)],
-                               purpose="send_tx", card=key, step=i, session_id=ctx.session_id)
+                bridge.request("eth_sendTransaction", [tx_params(step)], purpose="send_tx", card=key, step=i,
+                               session_id=ctx.session_id)
                 st.rerun()
             if why_not:
                 st.caption(why_not)

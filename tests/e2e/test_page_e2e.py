@@ -9,9 +9,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+import contracts
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+expect.set_options(timeout=20_000)
 
 DEV = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+RECIPIENT = "0x976EA74026E726554dB657fA54763abd0C3a0aa9"  # anvil account 6: untouched by the devnet world
 
 
 def settle(page) -> None:
@@ -67,6 +71,58 @@ def test_what_do_i_hold(page, shots):
     shot(page, shots, "04-holdings.png")
 
 
+def card(page):
+    """The newest review card (the innermost, last block holding a step)."""
+    return page.get_by_test_id("stVerticalBlock").filter(has_text="Step 1 of").last
+
+
+def test_send_5_usdc_review_sign_confirm(page, shots, w3, manifest):
+    usdc = w3.eth.contract(address=manifest["tokens"]["USDC"]["address"], abi=contracts.abi("DemoToken"))
+    before = usdc.functions.balanceOf(RECIPIENT).call()
+    ask(page, f"send 5 USDC to {RECIPIENT}")
+    expect(page.get_by_text(f"Send 5 USDC to {RECIPIENT}").last).to_be_visible()
+    expect(card(page).get_by_text("Policy: ALLOW")).to_be_visible()
+    expect(card(page).get_by_text("USDC: -5")).to_be_visible()  # the simulated balance change
+    shot(page, shots, "05-review-card.png")
+    card(page).get_by_role("button", name="Sign in wallet").click()
+    expect(card(page).get_by_text(re.compile(r"Confirmed in block \d+ · gas used [\d,]+ · status success"))).to_be_visible()
+    assert usdc.functions.balanceOf(RECIPIENT).call() - before == 5 * 10**6
+    shot(page, shots, "06-confirmed.png")
+
+
+def test_rejection_in_the_wallet_is_calm(page, shots, wallet, w3):
+    sent = len(wallet.sent)
+    ask(page, f"send 1 DAI to {RECIPIENT}")
+    expect(page.get_by_text(f"Send 1 DAI to {RECIPIENT}").last).to_be_visible()
+    wallet.reject.add("eth_sendTransaction")
+    card(page).get_by_role("button", name="Sign in wallet").click()
+    expect(card(page).get_by_text("You rejected this in your wallet. Nothing was sent")).to_be_visible()
+    expect(card(page).get_by_role("button", name="Sign in wallet")).to_be_enabled()  # free to try again
+    assert len(wallet.sent) == sent
+    shot(page, shots, "07-rejected.png")
+
+
+def test_a_bad_address_in_chat(page, shots):
+    ask(page, "send 5 USDC to 0x12345")
+    expect(page.get_by_text("(invalid_address)").last).to_be_visible()
+    expect(page.get_by_test_id("stChatInputTextArea")).to_have_value("send 5 USDC to 0x12345")
+    shot(page, shots, "08-bad-address.png")
+    page.get_by_test_id("stChatInputTextArea").fill("")
+
+
+def test_wrong_chain_blocks_signing_until_switched(page, shots, wallet):
+    wallet.chain_id = 1
+    page.evaluate("window.__fakeWallet.emit('chainChanged', '0x1')")
+    expect(sidebar(page).get_by_text("Your wallet is on chain 1")).to_be_visible()
+    expect(card(page).get_by_text("Switch your wallet to chain 31337 first.")).to_be_visible()
+    expect(card(page).get_by_role("button", name="Sign in wallet")).to_be_disabled()
+    shot(page, shots, "09-wrong-chain.png")
+    sidebar(page).get_by_role("button", name="Switch wallet to this network").click()
+    expect(sidebar(page).get_by_text("Chain 31337 ✓")).to_be_visible()
+    assert wallet.chain_id == 31337
+    expect(card(page).get_by_role("button", name="Sign in wallet")).to_be_enabled()
+
+
 def test_anchor_with_my_wallet_and_verify_receipt(page, shots, wallet, w3, manifest):
     page.get_by_role("tab", name="Accountability").click()
     page.get_by_role("button", name="Anchor with my wallet").click()
@@ -76,4 +132,19 @@ def test_anchor_with_my_wallet_and_verify_receipt(page, shots, wallet, w3, manif
     assert rcpt["status"] == 1 and rcpt["to"] == manifest["contracts"]["ConversationLog"]
     page.get_by_role("button", name="Verify").first.click()
     expect(page.get_by_text("Receipt verified").first).to_be_visible()
-    shot(page, shots, "05-anchored-verified.png")
+    shot(page, shots, "10-anchored-verified.png")
+
+
+def test_rpc_down_mid_session_then_back(page, shots, rpc_proxy):
+    page.get_by_role("tab", name="Chat").click()
+    rpc_proxy.down()
+    try:
+        ask(page, "what do I hold?")
+        expect(page.get_by_text("(rpc_unavailable)").last).to_be_visible()
+        expect(sidebar(page).get_by_text(DEV)).to_be_visible()  # the page is still there and usable
+        shot(page, shots, "11-rpc-down.png")
+    finally:
+        rpc_proxy.up()
+    page.get_by_test_id("stChatInputTextArea").fill("what do I hold?")
+    page.get_by_test_id("stChatInputTextArea").press("Enter")
+    expect(page.get_by_text("worth $").last).to_be_visible()
