@@ -169,7 +169,7 @@ class Drafter:
             if used and s.data in ("", "0x"):
                 s.gas = used  # a plain transfer costs exactly what it used
             elif used:
-                s.gas = used * 6 // 5 + 5_000  # headroom: refunds and state changes between simulation and signing
+                s.gas = used * 5 // 4 + 10_000  # headroom: refunds and state changes between simulation and signing
             else:
                 name = (s.function or "").split("(")[0]
                 s.gas = 21_000 if s.data in ("", "0x") else _GAS_FALLBACK.get(name, 300_000 if "swap" in name else 200_000)

@@ -87,7 +87,12 @@ class Simulator:
     def _simulate_v1(self, steps: list[dict], sender: str) -> Simulation | None:
         calls = [{"from": checksum(s["from"]), "to": checksum(s["to"]), "value": hex(_int(s.get("value", 0))),
                   "data": s.get("data") or "0x"} for s in steps]
-        payload = [{"blockStateCalls": [{"calls": calls}], "traceTransfers": True, "validation": False}, "latest"]
+        with rpc_errors():
+            latest = self.w3.eth.get_block("latest")
+        # A later timestamp, as the real block will have: Uniswap pairs then update their price accumulators,
+        # which costs gas a same-timestamp simulation would not see.
+        block = {"blockOverrides": {"time": hex(int(latest["timestamp"]) + 12)}, "calls": calls}
+        payload = [{"blockStateCalls": [block], "traceTransfers": True, "validation": False}, "latest"]
         with rpc_errors():
             resp = self.w3.provider.make_request("eth_simulateV1", payload)
         if "error" in resp or not resp.get("result"):
