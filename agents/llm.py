@@ -240,12 +240,12 @@ class FakeChat(BaseChatModel):
 def make_llm(settings: Settings, *, max_tokens: int = 96) -> BaseChatModel:
     kind = settings.llm
     if kind == "local":
-        from agents.models import MODEL_ID, model_path
+        from agents.models import MODEL_FILE, MODEL_ID, model_path
 
         path = Path(settings.llm_model) if settings.llm_model else model_path(settings.home)
         if not path.exists():
             raise ConfigError(f"No local model at {path}: run `chatdapp model install` first.")
-        return LlamaCppChat(model_path=str(path), model_id=MODEL_ID if not settings.llm_model else path.name,
+        return LlamaCppChat(model_path=str(path), model_id=MODEL_ID if path.name == MODEL_FILE else path.name,
                             n_threads=settings.llm_threads, max_tokens=max_tokens)
     if kind == "openai":
         from langchain_openai import ChatOpenAI
