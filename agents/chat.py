@@ -109,22 +109,23 @@ def _words(text: str) -> Iterator[dict]:
 
 
 def _draft_body(d: dict) -> str:
-    """A deterministic summary of a draft: what each step does, the simulation and the risks."""
-    lines = []
+    """A deterministic summary of a draft (as `chatdapp draft --json` shapes it): steps, simulation, risks, policy."""
+    lines = [f"Draft (unsigned): {d.get('summary', '')}."] if d.get("summary") else []
     for i, s in enumerate(d.get("steps") or [], 1):
-        what = s.get("summary") or s.get("description") or s.get("function") or "transfer"
-        lines.append(f"Step {i}: {what} (to {s.get('to')}, value {s.get('value', '0')} wei).")
+        lines.append(f"Step {i}: {s.get('label') or s.get('function')} -> {s.get('to')}"
+                     + (f" with {s['value']} wei" if str(s.get("value", "0")) != "0" else "") + ".")
     sim = d.get("simulation") or {}
-    if sim:
-        ok = sim.get("ok", sim.get("success"))
-        gas = sim.get("gas") or sim.get("gas_used")
-        lines.append("Simulation: " + ("succeeds" if ok else f"fails ({sim.get('error') or sim.get('reason') or 'reverted'})")
-                     + (f", gas {gas}." if gas else "."))
+    if sim.get("success") is True:
+        lines.append(f"Simulation: succeeds ({sim.get('gas_used')} gas).")
+    elif sim.get("success") is False:
+        lines.append(f"Simulation: fails ({sim.get('error') or 'reverted'}).")
+    elif sim:
+        lines.append("Simulation: not available on this node.")
     for r in d.get("risks") or []:
-        lines.append(f"Risk: {r.get('message') if isinstance(r, dict) else r}")
+        lines.append(f"Risk ({r.get('severity')}): {r.get('message')}")
     pol = d.get("policy") or {}
-    if pol and not pol.get("ok", True):
-        lines.append(f"Policy: {pol.get('message') or pol.get('reason') or 'blocked'}")
+    if pol.get("verdict") and pol["verdict"] != "ALLOW":
+        lines.append(f"Policy {pol['verdict']}: " + "; ".join(pol.get("reasons") or []))
     return "\n".join(lines)
 
 

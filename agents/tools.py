@@ -74,33 +74,27 @@ def _wire_holdings(svc: Services, w3, registry, manifest) -> None:
 def _wire_drafts(svc: Services, w3, registry, manifest, settings: Settings) -> None:
     if manifest is None:
         return
-    try:
-        from app.drafts import Drafter, draft_text
-        from app.policy import Policy
-    except ImportError:
-        return
-    drafter = Drafter(w3, registry, manifest, Policy.default(), slippage_bps=settings.slippage_bps)
+    from app.decode import AbiBook, decode_call
+    from app.drafts import Drafter, draft_text
+    from app.policy import Policy
+
+    book = AbiBook.from_manifest(manifest)
+    # The same policy file `chatdapp draft` and the page use.
+    drafter = Drafter(w3, registry, manifest, Policy.load(settings.home / "policy.toml"),
+                      slippage_bps=settings.slippage_bps, book=book)
 
     def draft(text: str, sender: str, extractor=None) -> dict:
         return draft_text(drafter, text, sender, extractor=extractor).to_dict()
-
-    svc.draft = draft
-    try:
-        from app.decode import decode_call
-    except ImportError:
-        return
-    from contracts import abi
-
-    abis = {name: abi(name) for name in ("DemoToken", "WETH9", "UniswapV2Router02", "DevVault", "DevNFT")}
-    svc.decode = lambda to, data, value: decode_call(to, data, value, abis)
 
     def tx(h: str) -> dict:
         from app.chain import rpc_errors
 
         with rpc_errors(settings.rpc_url):
             t = w3.eth.get_transaction(h)
-        return {"hash": h, "from": t["from"], **decode_call(t["to"], "0x" + bytes(t["input"]).hex(), int(t["value"]), abis)}
+        return {"hash": h, "from": t["from"], **decode_call(t["to"], bytes(t["input"]), int(t["value"]), book)}
 
+    svc.draft = draft
+    svc.decode = lambda to, data, value: decode_call(to, data, value, book)
     svc.tx = tx
 
 

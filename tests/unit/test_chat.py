@@ -36,7 +36,8 @@ class World:
         return {"ok": True, "intent": {"kind": "erc20_transfer", "token": m[2], "to": m[3]},
                 "steps": [{"to": "0x" + "11" * 20, "value": "0", "function": "transfer(address,uint256)",
                            "args": [m[3], m[1]], "summary": f"Send {m[1]} {m[2]} to {m[3]}"}],
-                "simulation": {"ok": True, "gas": 51234}, "risks": [], "policy": {"ok": True}}
+                "summary": f"Send {m[1]} {m[2]} to {m[3]}", "simulation": {"success": True, "gas_used": 51234},
+                "risks": [], "policy": {"verdict": "ALLOW", "reasons": []}}
 
     def services(self, **over):
         svc = Services(holdings=lambda a: (FACTS, EXPLAIN), draft=self.draft, record=self.record,
