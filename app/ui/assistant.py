@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import streamlit as st
 
+from app.errors import ChatdappError
 from app.ui import holdings_panel, review
 from app.ui.accountability import remember_session
 from app.ui.services import agent_services, llm_for
@@ -18,12 +19,6 @@ from app.ui.services import agent_services, llm_for
 if TYPE_CHECKING:
     from app.ui.bridge import Bridge
     from app.ui.chat_panel import TurnContext
-
-
-def model_problem(ctx: "TurnContext") -> str | None:
-    """Why there is no model (the page still answers, with deterministic text), or None."""
-    llm = llm_for(ctx.services.settings_key, ctx.services.settings)
-    return getattr(llm, "message", None) if isinstance(llm, Exception) else None
 
 
 def _agent(ctx: "TurnContext"):
@@ -35,7 +30,9 @@ def _agent(ctx: "TurnContext"):
     if held is None or held[0] != key:
         svc = agent_services(ctx.services.settings_key, ctx.services.settings)
         llm = llm_for(ctx.services.settings_key, ctx.services.settings)
-        llm = None if isinstance(llm, Exception) else llm
+        # Without a model the agent still answers, with its deterministic text; say so once.
+        st.session_state["model_problem"] = llm.message if isinstance(llm, ChatdappError) else None
+        llm = None if isinstance(llm, ChatdappError) else llm
         extractor = make_extractor(ctx.services.settings, llm=llm, symbols=list(svc.symbols)) if llm else None
         held = (key, ChatAgent(svc, llm, session_id=ctx.session_id, extractor=extractor))
         st.session_state["_agent"] = held

@@ -31,7 +31,7 @@ def _md(text: str) -> str:
 
 def render_message(msg: dict, ctx: TurnContext, bridge: Bridge) -> None:
     with st.chat_message(msg["role"]):
-        if msg.get("text"):
+        if msg.get("text") and not msg.get("error"):  # a refusal's words are in its error box already
             st.markdown(_md(msg["text"]))
         for i, part in enumerate(msg.get("parts", [])):
             assistant.render_part(part, ctx, bridge, msg_key=f"{msg['id']}-{i}")
@@ -53,7 +53,10 @@ def _stream(events: Iterator[dict], out: dict) -> None:
             out["error"] = {"code": ev["code"], "message": ev["message"]}
         else:
             out["parts"].append(ev)
-    placeholder.markdown(_md(text))
+    if out.get("error"):
+        placeholder.empty()
+    else:
+        placeholder.markdown(_md(text))
     out["text"] = text
 
 
@@ -92,10 +95,10 @@ def render(ctx: TurnContext, bridge: Bridge) -> None:
     """The history, then the answer to a waiting message (streamed into the page as it comes)."""
     if not st.session_state["messages"]:
         st.caption("Try: *what do I hold?* · *send 5 USDC to 0x…* · *what does approve do in ERC20?* · *anchor my conversation*")
-        if problem := assistant.model_problem(ctx):
-            st.caption(f"No chat model: {problem} Replies use deterministic text.")
     for msg in st.session_state["messages"]:
         render_message(msg, ctx, bridge)
+    if problem := st.session_state.get("model_problem"):
+        st.caption(f"No chat model: {problem} Replies use deterministic text.")
     if st.session_state["pending_input"] is not None:
         # Also reached when a wallet report interrupted the previous run mid-answer: answer again.
         answer_pending(ctx, bridge)

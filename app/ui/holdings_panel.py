@@ -38,6 +38,14 @@ def usd(value: str | None) -> str:
     return "—" if value is None else f"${Decimal(value):,}"
 
 
+def short_amount(exact: str) -> str:
+    """Grouped, at most 6 decimals; a leading ~ says it was rounded (the exact figure is in the reply text)."""
+    d = Decimal(exact)
+    shown = d.quantize(Decimal("0.000001")) if d.as_tuple().exponent < -6 else d
+    text = f"{shown:,f}".rstrip("0").rstrip(".") if "." in f"{shown:f}" else f"{shown:,f}"
+    return ("~" if shown != d else "") + text
+
+
 def pct(share: str | None) -> str:
     return "—" if not share else f"{Decimal(share) * 100:.1f}%"
 
@@ -58,7 +66,7 @@ def render_facts(facts: dict) -> None:
     rows = [{"asset": x["symbol"], "usd": x["usd"], "share": x["share"]} for x in top if x.get("usd") is not None]
     if rows:
         st.altair_chart(chart(rows), width="stretch")
-        st.dataframe(pd.DataFrame([{"asset": x["symbol"], "amount": x["amount"], "USD value": usd(x["usd"]),
+        st.dataframe(pd.DataFrame([{"asset": x["symbol"], "amount": short_amount(x["amount"]), "USD value": usd(x["usd"]),
                                     "share": pct(x["share"])} for x in top]), hide_index=True, width="stretch")
     more = []
     if facts["asset_count"] > len(top):

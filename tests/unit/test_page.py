@@ -211,3 +211,20 @@ def test_settings_are_saved_in_home(at, tmp_path):
     saved = json.loads((tmp_path / "page-settings.json").read_text())
     assert saved["slippage_bps"] == 75
     assert "Saved to" in texts(at)
+
+
+def test_the_policy_is_edited_only_after_sign_in_and_bad_files_are_refused(at, tmp_path):
+    b = connected(at)
+    at.session_state["tab"] = at.tabs[3].label
+    at.run()
+    assert "Sign in with Ethereum to view and edit your policy." in texts(at)
+    assert not at.text_area
+    sign_in(b)
+    assert "max_tx_usd = 25000" in at.text_area[0].value  # the defaults, as a file would hold them
+    at.text_area[0].set_value("max_tx_usd = 'lots'\n")
+    [x for x in at.button if x.label == "Save policy"][0].click().run()
+    assert "Not saved:" in texts(at) and not (tmp_path / "policy.toml").exists()
+    at.text_area[0].set_value("max_tx_usd = 50\nblock_unlimited_approvals = true\n")
+    [x for x in at.button if x.label == "Save policy"][0].click().run()
+    assert "Policy saved." in texts(at)
+    assert "max_tx_usd = 50" in (tmp_path / "policy.toml").read_text()
