@@ -31,6 +31,7 @@ _ART = r"(?:an?|one)\s+"
 _FRACTIONS = [  # an article is required: "half a WBTC" is an amount, "half of my DAI" is not (refused)
     (re.compile(rf"\b(\d+) and an? half\s+"), None),
     (re.compile(rf"\b(?:an?\s+|one\s+)?half\s+(?:of\s+)?{_ART}"), "0.5 "),
+    (re.compile(r"\b(?:a|one)\s+half\s+(?!of\b|my\b|the\b|your\b|it\b|hour\b)(?=[a-z])"), "0.5 "),
     (re.compile(rf"\b(?:an?\s+|one\s+)?quarter\s+(?:of\s+)?{_ART}"), "0.25 "),
     (re.compile(rf"\bthree\s+quarters?\s+(?:of\s+)?{_ART}"), "0.75 "),
     (re.compile(rf"\b(?:an?\s+|one\s+)tenth\s+(?:of\s+)?{_ART}"), "0.1 "),
@@ -69,7 +70,8 @@ _REVOKE = re.compile(
     r"\b(allowance|approval)\b[^.]*\b(to|at)\s+(0|zero|nothing)\b")
 _APPROVE = re.compile(
     r"\b(approv\w*|allowance|authori[sz]\w*|permission|permit|spending (?:cap|limit|rights))\b|"
-    r"\b(allow|let|enable)\s+(?:the\s+|my\s+)?(router|vault|vusdc|uniswap|addrx\d+|it)\b")
+    r"\b(allow|let|enable)\s+(?:the\s+|my\s+)?(?:uniswap(?:\s+v2)?(?:\s+router)?|router|vault|vusdc|addrx\d+|it)\s+"
+    r"(?:to\s+)?(spend|use|pull|take|move|transfer|access|withdraw|draw|charge|debit)\b")
 _WRAP = re.compile(r"\b(wrap|wrapping|wrapped)\b")
 _UNWRAP = re.compile(r"\b(unwrap\w*)\b")
 _DEPOSIT = re.compile(r"\b(deposit\w*|put|stake|supply|invest|park|lock|add|move|place|stick|stash)\b")
@@ -79,7 +81,7 @@ _NFT = re.compile(r"\b(nfts?|collectibles?)\b|#\s*\d")
 _NEGATION = re.compile(r"\b(don'?t|do not|never|not|cancel|undo|stop|without)\b")
 _UNLIMITED = re.compile(
     r"\b(infinite|unlimited|max|maximum|maximal|limitless|uncapped|unrestricted|no limit|endless|"
-    r"as much as (?:it|they) (?:wants?|needs?|likes?)|any amount)\b")
+    r"as much(?: [a-z]+)? as (?:it|they|he|she) (?:wants?|needs?|likes?)|any amount)\b")
 _OUTPUT_VERBS = {"buy", "get", "want", "need", "receive", "acquire", "purchase", "obtain", "grab"}
 _INPUT_VERBS = {"sell", "swap", "trade", "dump", "convert", "exchange", "spend", "use", "turn", "change", "flip"}
 _SKIP_BACK = {"me", "myself", "us", "some", "my", "the", "all", "of", "exactly", "at", "least", "to", "i'd", "like"}
@@ -91,6 +93,7 @@ _ENS = re.compile(r"\b[a-z0-9-]+\.eth\b", re.IGNORECASE)
 _NUMBER = re.compile(
     r"(?<![\w.,#$/:])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
     r"(?:(k|mm|m|bn)\b|\s*(thousand|million|billion)\b)?")
+_TIME_AFTER = re.compile(r"\s*(minutes?|mins?|hours?|seconds?|secs?|days?|weeks?|blocks?)\b")
 _ID_PREFIX = re.compile(r"(?:#|\b(?:token|id|nft|devnft|no\.|number))\s*$")
 _WORD = re.compile(r"[a-z][a-z0-9']*|->")
 _SLIPPAGE = re.compile(
@@ -241,7 +244,7 @@ class Parser:
         used_units: set[int] = set()
         for mo in _NUMBER.finditer(s_no_slip):
             after = s_no_slip[mo.end(): mo.end() + 2]
-            if re.match(r"[.,]\d", after):
+            if re.match(r"[.,/]\d", after) or re.match(r" \d{3}\b", s_no_slip[mo.end(): mo.end() + 5]):
                 raise InvalidAmount(f"I can't read the amount '{mo.group(0)}{after}...'.")
             before = s_no_slip[max(0, mo.start() - 1): mo.start()]
             if after[:1] == "%":
@@ -355,6 +358,9 @@ class Parser:
         with_unit = [a for a in f.amounts if a.unit]
         if len(with_unit) > 1:
             raise Ambiguous("Your message has more than one amount; I'll draft one transfer at a time.")
+        stray = [a for a in f.amounts if not a.unit and not _TIME_AFTER.match(f.text[a.end:])]
+        if with_unit and stray:
+            raise Ambiguous(f"Which amount: {with_unit[0].raw} {with_unit[0].unit} or {stray[0].raw}? Please say it once.")
         if not with_unit:
             if f.amounts:
                 raise NotUnderstood(f"'{f.amounts[0].raw}' of what? Say the token, e.g. {f.amounts[0].raw} USDC.")
@@ -373,6 +379,8 @@ class Parser:
             raise Ambiguous("Your message names a contract and an address; I won't guess which receives the funds.")
         if _SWAP.search(re.sub(r"\b(use|get|change|turn|spend|cash)\b", "", f.text)):
             raise Ambiguous("That reads like a swap and a transfer at once; please ask for one at a time.")
+        if re.search(r"\b(deposit\w*|stake|supply|invest|withdraw\w*|redeem\w*)\b", f.text):
+            raise Ambiguous("A deposit or withdrawal for someone else? Ask to send the tokens, or to use the vault yourself.")
         to = self._one_address(f)
         amt = self._one_amount(f)
         if any(m.symbol != amt.unit for m in f.bare):
@@ -551,18 +559,26 @@ class Parser:
 def _words_to_numbers(s: str) -> str:
     def run(mo: re.Match) -> str:
         total = current = 0
+        last = None  # "unit" (1-19) | "tens" | "scale": a unit or tens may only follow tens/scale/nothing
         for w in re.split(r"[\s-]+", mo.group(0)):
             if w in ("and", ""):
                 continue
             if w in ("a", "an"):
                 current = 1
             elif w in _NUM_WORDS:
-                current += _NUM_WORDS[w]
+                v = _NUM_WORDS[w]
+                kind = "tens" if v >= 20 else "unit"
+                if last == "unit" or (last == "tens" and kind == "tens"):
+                    raise InvalidAmount(f"I can't read '{mo.group(0)}' as one number; please write it in digits.")
+                current += v
+                last = kind
+                continue
             elif w == "hundred":
                 current = max(current, 1) * 100
             else:
                 total += max(current, 1) * _SCALE_WORDS[w]
                 current = 0
+            last = "scale"
         return str(total + current)
 
     s = _NUM_RUN.sub(run, s)

@@ -41,6 +41,10 @@ OK = [
     (f"send 1.5k Dai to {A}", {"kind": "erc20_transfer", "token": "DAI", "to": A, "amount_base": str(1500 * E18)}),
     (f"give {A} 0.00000001 wbtc", {"kind": "erc20_transfer", "token": "WBTC", "to": A, "amount_base": "1"}),
     (f"tip {A} ten LINK for the review", {"kind": "erc20_transfer", "token": "LINK", "to": A, "amount_base": str(10 * E18)}),
+    (f"kindly transfer a half WBTC to {A}", {"kind": "erc20_transfer", "token": "WBTC", "to": A, "amount_base": "50000000"}),
+    (f"send two thousand five hundred dai to {A}", {"kind": "erc20_transfer", "token": "DAI", "to": A,
+                                                    "amount_base": str(2500 * E18)}),
+    (f"send 2 eth to {A} in 5 minutes", {"kind": "native_transfer", "to": A, "value_wei": str(2 * E18)}),
     (f"move a hundred usdc over to {A}", {"kind": "erc20_transfer", "token": "USDC", "to": A, "amount_base": "100000000"}),
     (f"send 1 wrapped ether to {A}", {"kind": "erc20_transfer", "token": "WETH", "to": A, "amount_base": str(E18)}),
     (f"ship 10 vUSDC to {A}", {"kind": "erc20_transfer", "token": "vUSDC", "to": A, "amount_base": "10000000"}),
@@ -56,6 +60,8 @@ OK = [
                                                  "spender_label": "ROUTER", "amount_base": MAX}),
     ("approve max weth for the uniswap router", {"kind": "erc20_approve", "token": "WETH", "spender": ROUTER,
                                                  "spender_label": "ROUTER", "amount_base": MAX}),
+    ("let the vault spend as much USDC as it wants", {"kind": "erc20_approve", "token": "USDC", "spender": VAULT,
+                                                      "spender_label": "VAULT", "amount_base": MAX}),
     ("revoke the router's USDC allowance", {"kind": "erc20_revoke", "token": "USDC", "spender": ROUTER,
                                             "spender_label": "ROUTER"}),
     (f"remove {A}'s permission to spend my dai", {"kind": "erc20_revoke", "token": "DAI", "spender": A,
@@ -123,6 +129,12 @@ REFUSE = [
     (f"pay {A} 50 dollars", "not_understood"),
     (f"send 1 ETH and 2 DAI to {A}", "ambiguous"),
     (f"send 1 eth to {A} 3 times", "ambiguous"),
+    (f"send 1 500 usdc to {A}", "invalid_amount"),  # never 500
+    (f"send 1/2 eth to {A}", "invalid_amount"),
+    (f"send five fifty dai to {A}", "invalid_amount"),
+    (f"send 5 of the 10 dai to {A}", "ambiguous"),
+    (f"let {A} have 5 DAI", "not_understood"),  # not an approval
+    (f"deposit 100 usdc to {A}", "ambiguous"),
     # tokens
     (f"send 5 USDT to {A}", "unknown_token"),
     (f"send 5 pepe to {A}", "unknown_token"),
