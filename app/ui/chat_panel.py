@@ -7,12 +7,10 @@ from typing import Iterator
 import streamlit as st
 
 from app.errors import ChatdappError
-from app.ui import assistant, state
+from app.ui import assistant, chat_input, state
 from app.ui.bridge import Bridge
 from app.ui.services import Services
 
-INPUT_KEY = "chat_input"
-_REFILL = "_chat_refill"
 
 
 @dataclass
@@ -71,24 +69,10 @@ def answer_pending(ctx: TurnContext, bridge: Bridge) -> None:
         except ChatdappError as e:
             reply["error"] = {"code": e.code, "message": e.message}
     if reply.get("error"):
-        st.session_state[_REFILL] = message
+        st.session_state[chat_input.REFILL] = message
     st.session_state["messages"].append(reply)
     st.session_state["pending_input"] = None
     st.rerun()  # draw the finished turn with its interactive parts (cards, buttons) in the history
-
-
-def submit(text: str) -> None:
-    """Queue a message: it shows at once and is answered on this run (or the next, if a run is interrupted)."""
-    text = text.strip()
-    if not text or st.session_state["pending_input"] is not None:
-        return
-    st.session_state["messages"].append({"id": state.new_id(), "role": "user", "text": text, "parts": []})
-    st.session_state["pending_input"] = text
-    st.session_state["_goto_chat"] = True  # the answer appears in the Chat tab
-
-
-def _on_submit() -> None:
-    submit(st.session_state.get(INPUT_KEY) or "")
 
 
 def render(ctx: TurnContext, bridge: Bridge) -> None:
@@ -102,9 +86,3 @@ def render(ctx: TurnContext, bridge: Bridge) -> None:
     if st.session_state["pending_input"] is not None:
         # Also reached when a wallet report interrupted the previous run mid-answer: answer again.
         answer_pending(ctx, bridge)
-
-
-def input_box() -> None:
-    if refill := st.session_state.pop(_REFILL, None):
-        st.session_state[INPUT_KEY] = refill  # the typed text comes back into the box, ready to edit
-    st.chat_input("Ask about your wallet, a contract, or say what to send…", key=INPUT_KEY, on_submit=_on_submit)

@@ -1,10 +1,10 @@
-"""The chatdapp page: wallet + sign-in in the sidebar; chat, holdings, accountability and settings in tabs."""
+"""The page body: wallet + sign-in in the sidebar; chat, holdings, accountability and settings in tabs."""
 from __future__ import annotations
 
 import streamlit as st
 
 from app.errors import ChatdappError
-from app.ui import accountability, chat_panel, holdings_panel, review, settings_panel, state, wallet_panel
+from app.ui import accountability, chat_input, chat_panel, holdings_panel, review, settings_panel, state, wallet_panel
 from app.ui.bridge import Bridge
 from app.ui.prefs import effective_settings
 from app.ui.services import Services
@@ -27,13 +27,11 @@ _HANDLERS = {
 
 def _revoke(approval: dict) -> None:
     """One click on a risky approval: ask for the revoke draft in the chat, where it is reviewed and signed."""
-    chat_panel.submit(f"revoke the {approval['symbol']} approval for {approval['spender']}")
+    chat_input.submit(f"revoke the {approval['symbol']} approval for {approval['spender']}")
     st.rerun()
 
 
-def main() -> None:
-    st.set_page_config(page_title="chatdapp", page_icon=":material/forum:", layout="wide")
-    state.init()
+def render() -> None:
     try:
         settings = effective_settings()
     except (ChatdappError, ValueError) as e:
@@ -59,8 +57,6 @@ def main() -> None:
         signed_in=wallet_panel.signed_in_address(wallet.address) is not None,
         session_id=st.session_state["session_id"],
     )
-    st.title("chatdapp")
-    st.caption("A wallet assistant that explains, drafts and proves — and never signs for you.")
     if st.session_state.pop("_goto_chat", False):
         st.session_state["tab"] = CHAT
     chat, holdings, proofs, prefs = st.tabs(TABS, key="tab", on_change="rerun")
@@ -77,4 +73,3 @@ def main() -> None:
     if prefs.open:
         with prefs:
             settings_panel.panel(services, signed_in=ctx.signed_in)
-    chat_panel.input_box()

@@ -8,7 +8,7 @@ import streamlit as st
 
 from app.errors import ChatdappError
 from app.policy import Policy
-from app.ui.services import POLICY_FILE, Services
+from app.ui.services import POLICY_FILE, Services, agent_services
 
 
 def policy_path(services: Services) -> Path:
@@ -38,4 +38,6 @@ def render(services: Services) -> None:
                 check.unlink()
             else:
                 check.replace(path)
+                agent_services.clear()  # the drafter holds the policy it was built with
+                st.session_state.pop("_agent", None)
                 st.success("Policy saved. New drafts are checked against it.")

@@ -38,28 +38,11 @@ def nonce_book() -> NonceBook:
 
 @st.cache_resource(show_spinner=False)
 def agent_services(settings_key: str, _settings: Settings):
-    """The assistant's collaborators (holdings, drafts, index, store), wired once per settings.
-
-    Drafts are checked against the person's own policy file (edited on the Settings tab), read
-    afresh for every draft so an edit applies to the next request.
-    """
+    """The assistant's collaborators (holdings, drafts with the policy file, index, store), wired once per
+    settings; saving the policy clears this so the next draft uses it."""
     from agents.tools import Services as AgentServices
-    from app.drafts import Drafter, draft_text
-    from app.policy import Policy
 
-    svc = AgentServices.from_settings(_settings)
-    if svc.draft is not None:
-        manifest = json.loads(_settings.manifest_path.read_text())
-        w3 = make_web3(_settings.rpc_url, timeout=PAGE_RPC_TIMEOUT, retries=min(_settings.rpc_retries, 1))
-        drafter = Drafter(w3, TokenRegistry.from_manifest(manifest), manifest, slippage_bps=_settings.slippage_bps)
-        policy_file = _settings.home / POLICY_FILE
-
-        def draft(text: str, sender: str, extractor=None) -> dict:
-            drafter.policy = Policy.load(policy_file)
-            return draft_text(drafter, text, sender, extractor=extractor).to_dict()
-
-        svc.draft = draft
-    return svc
+    return AgentServices.from_settings(_settings)
 
 
 @st.cache_resource(show_spinner="Loading the model…")
