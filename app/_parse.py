@@ -70,6 +70,7 @@ _REVOKE = re.compile(
     r"\b(allowance|approval)\b[^.]*\b(to|at)\s+(0|zero|nothing)\b")
 _APPROVE = re.compile(
     r"\b(approv\w*|allowance|authori[sz]\w*|permission|permit|spending (?:cap|limit|rights))\b|"
+    r"\b(grant|give)\b[^.]*\b(unlimited|infinite)\b|"
     r"\b(allow|let|enable)\s+(?:the\s+|my\s+)?(?:uniswap(?:\s+v2)?(?:\s+router)?|router|vault|vusdc|addrx\d+|it)\s+"
     r"(?:to\s+)?(spend|use|pull|take|move|transfer|access|withdraw|draw|charge|debit)\b")
 _WRAP = re.compile(r"\b(wrap|wrapping|wrapped)\b")
@@ -94,7 +95,7 @@ _NUMBER = re.compile(
     r"(?<![\w.,#$/:])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
     r"(?:(k|mm|m|bn)\b|\s*(thousand|million|billion)\b)?")
 _TIME_AFTER = re.compile(r"\s*(minutes?|mins?|hours?|seconds?|secs?|days?|weeks?|blocks?)\b")
-_ID_PREFIX = re.compile(r"(?:#|\b(?:token|id|nft|devnft|no\.|number))\s*$")
+_ID_PREFIX = re.compile(r"(?:#|\b(?:token|id|nft|devnft|no\.|number|numbered))\s*$")
 _WORD = re.compile(r"[a-z][a-z0-9']*|->")
 _SLIPPAGE = re.compile(
     r"(\d+(?:\.\d+)?)\s*%\s*(?:max\s+)?slippage|slippage\s*(?:of|at|to|:|=|tolerance(?: of)?)?\s*(\d+(?:\.\d+)?)\s*%|"
@@ -215,6 +216,8 @@ class Parser:
 
         def repl(mo: re.Match) -> str:
             addr = checksum(mo.group(0) if mo.group(0)[:2] == "0x" else "0x" + mo.group(0)[2:])
+            if int(addr, 16) == 0:
+                raise InvalidAddress("That is the zero address: anything sent or approved there is lost. Paste the real address.")
             if addr not in addresses:
                 addresses.append(addr)
             return f" addrx{addresses.index(addr)} "
@@ -229,6 +232,7 @@ class Parser:
         for name, sym in self.aliases:
             s = re.sub(rf"\b{re.escape(name)}\b", sym, s)
         s = re.sub(r"\bdev\s+nft\b", "devnft", s)
+        s = re.sub(r"\bzero(?:\s+out)?(?=\s+(?:the|my|your|its|uniswap|router|vault|addrx))", "clear", s)
         s = _words_to_numbers(s)
         s = re.sub(r"\s+", " ", s).strip()
         facts = Facts(text=s, addresses=addresses)
@@ -473,10 +477,11 @@ class Parser:
         out_syms = {m.symbol for m in others}
         if not out_syms:
             # "swap 10 usdc for doge": the target slot holds a word we don't know
-            tail = re.search(r"(?:\bfor|\binto|\bto|->|\bsome)\s+(?:some\s+)?([a-z][a-z0-9]*)", s[amt.end:]) or \
-                re.search(r"\bsome\s+([a-z][a-z0-9]*)", s)
-            if tail and tail.group(1) not in _NOT_TOKENS:
-                raise UnknownToken(f"I don't know a token called '{tail.group(1)}'.")
+            slots = re.findall(r"\bsome\s+([a-z][a-z0-9]*)", s) + \
+                re.findall(r"(?:\bfor|\binto|\bto|->)\s+(?:some\s+)?([a-z][a-z0-9]*)", s[amt.end:])
+            for word in slots:
+                if word not in _NOT_TOKENS and word not in _SKIP_BACK:
+                    raise UnknownToken(f"I don't know a token called '{word}'.")
             raise Ambiguous("Swap into which token?")
         if len(out_syms) > 1:
             raise Ambiguous("Your message mentions more than two tokens; which one do you want?")
@@ -503,7 +508,7 @@ class Parser:
         if _APPROVE.search(s) or re.search(r"\bapprov|operator|all my nfts", s):
             raise NotUnderstood("NFT approvals are not drafted from plain text; ask to transfer one token by its id.")
         ids = set()
-        for mo in re.finditer(r"#\s*(\d+)|\b(?:token|id|nft|devnft|number|no\.?)\s*(?:id\s*|number\s*)?#?\s*(\d+)\b", s):
+        for mo in re.finditer(r"#\s*(\d+)|\b(?:token|id|nft|devnft|number|numbered|no\.?)\s*(?:id\s*|number\s*)?#?\s*(\d+)\b", s):
             ids.add(int(mo.group(1) or mo.group(2)))
         if re.search(r"#\s*\d+\.\d|\b(?:token|id)\s*\d+\.\d", s):
             raise InvalidAmount("An NFT id is a whole number.")

@@ -62,6 +62,10 @@ OK = [
                                                  "spender_label": "ROUTER", "amount_base": MAX}),
     ("let the vault spend as much USDC as it wants", {"kind": "erc20_approve", "token": "USDC", "spender": VAULT,
                                                       "spender_label": "VAULT", "amount_base": MAX}),
+    ("grant uniswap unlimited DAI spending", {"kind": "erc20_approve", "token": "DAI", "spender": ROUTER,
+                                              "spender_label": "ROUTER", "amount_base": MAX}),
+    ("zero out the router's LINK allowance", {"kind": "erc20_revoke", "token": "LINK", "spender": ROUTER,
+                                              "spender_label": "ROUTER"}),
     ("revoke the router's USDC allowance", {"kind": "erc20_revoke", "token": "USDC", "spender": ROUTER,
                                             "spender_label": "ROUTER"}),
     (f"remove {A}'s permission to spend my dai", {"kind": "erc20_revoke", "token": "DAI", "spender": A,
@@ -76,6 +80,7 @@ OK = [
     ("convert 2 weth back to eth", {"kind": "unwrap", "amount_base": str(2 * E18)}),
     # NFTs
     (f"send my NFT #3 to {A}", {"kind": "nft_transfer", "collection": "DEVNFT", "to": A, "token_id": "3"}),
+    (f"send the NFT numbered 2 to {A}", {"kind": "nft_transfer", "collection": "DEVNFT", "to": A, "token_id": "2"}),
     (f"give {A} devnft 2", {"kind": "nft_transfer", "collection": "DEVNFT", "to": A, "token_id": "2"}),
     (f"transfer the dev nft with id 1 to {A}", {"kind": "nft_transfer", "collection": "DEVNFT", "to": A, "token_id": "1"}),
     # swaps: exact in, either word order, arrows, slippage
@@ -139,6 +144,9 @@ REFUSE = [
     (f"send 5 USDT to {A}", "unknown_token"),
     (f"send 5 pepe to {A}", "unknown_token"),
     ("swap 10 usdc for shib", "unknown_token"),
+    ("i want some doge, use 10 eth for it", "unknown_token"),
+    ("send 1 eth to 0x0000000000000000000000000000000000000000", "invalid_address"),
+    (f"send zero eth to {A}", "non_positive_amount"),
     ("I want some DOGE, pay with 2 ETH", "unknown_token"),
     # kinds that must not be confused
     ("buy 100 usdc with eth", "ambiguous"),  # exact-out is not an exact-in swap
