@@ -6,6 +6,7 @@ signature in the same contract or its nearest ancestor, and `also_in` lists wher
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import asdict, dataclass, field
@@ -91,7 +92,8 @@ def stem(w: str) -> str:
     return w
 
 
-def name_parts(ident: str) -> list[str]:
+@functools.lru_cache(maxsize=65536)
+def name_parts(ident: str) -> tuple[str, ...]:
     """Stemmed camelCase parts of an identifier, ERC + number joined: ERC20Permit -> erc20, permit."""
     parts = [p.lower() for p in _SPLIT.findall(ident)]
     out: list[str] = []
@@ -100,7 +102,7 @@ def name_parts(ident: str) -> list[str]:
             out[-1] = "erc" + p
         else:
             out.append(stem(p))
-    return out
+    return tuple(out)
 
 
 def tokens(text: str) -> list[str]:

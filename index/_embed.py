@@ -64,7 +64,10 @@ def _load(path: str):
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(path, device="cpu")
+    model = SentenceTransformer(path, device="cpu")
+    # Chunk texts are capped near 128 word pieces; a shorter window makes the build ~1.5x faster.
+    model.max_seq_length = 128
+    return model
 
 
 def _st_version() -> str:

@@ -1,0 +1,146 @@
+"""Retrieval quality and speed over the pinned third-party corpus (../shared/eval/corpus.json).
+
+    .venv/bin/python benchmarks/retrieval.py [--cache DIR] [--sets FILE.jsonl ...] [--reuse]
+
+Installs the corpus npm packages into a cache folder (skipped when already there), builds a
+fresh index (MiniLM, 2 build threads), scores each question set with ../shared/eval/grade.py for
+the full pipeline and its ablations (dense-only, lexical-only, plain RRF fusion, + vocabulary
+bridge, + re-ranking), times warm queries, and writes benchmarks/results/retrieval.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+EVAL = REPO.parent / "shared" / "eval"
+sys.path.insert(0, str(EVAL))
+
+from grade import grade_hits  # noqa: E402
+
+from index import open_index  # noqa: E402
+
+# name -> search() keyword arguments; "full" is what the product uses.
+CONFIGS = {
+    "dense_only": dict(mode="dense", rerank=False, bridge=False),
+    "lexical_only": dict(mode="lexical", rerank=False, bridge=False),
+    "rrf_fusion": dict(mode="hybrid", rerank=False, bridge=False),
+    "rrf_bridge": dict(mode="hybrid", rerank=False, bridge=True),
+    "rerank_no_bridge": dict(mode="hybrid", rerank=True, bridge=False),
+    "full": dict(mode="hybrid", rerank=True, bridge=True),
+}
+
+
+def install_corpus(cache: Path) -> list[Path]:
+    pins = json.loads((EVAL / "corpus.json").read_text())["npm"]
+    dirs = [cache / "node_modules" / name for name in pins]
+
+    def present(d: Path, version: str) -> bool:
+        pj = d / "package.json"
+        return pj.is_file() and json.loads(pj.read_text()).get("version") == version
+
+    if not all(present(d, v) for d, v in zip(dirs, pins.values())):
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--save-exact",
+                        *[f"{n}@{v}" for n, v in pins.items()]], check=True)
+    return dirs
+
+
+def score(idx, cases, cfg) -> dict:
+    ranks = []
+    misses = []
+    for c in cases:
+        r = grade_hits(c, idx.search(c["question"], k=10, **cfg))
+        ranks.append(r)
+        if r is None or r >= 5:
+            misses.append(c["id"])
+    n = len(cases)
+    return {"recall@1": round(sum(r == 0 for r in ranks) / n, 3),
+            "recall@5": round(sum(r is not None and r < 5 for r in ranks) / n, 3),
+            "mrr": round(sum(1 / (r + 1) for r in ranks if r is not None) / n, 3),
+            "n": n, "missed_top5": misses}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "chatdapp" / "retrieval-corpus")
+    ap.add_argument("--sets", nargs="*", type=Path, default=[
+        EVAL / "retrieval-dev.jsonl", REPO / "benchmarks/retrieval_heldout.jsonl",
+        REPO / "benchmarks/retrieval_heldout2.jsonl"])
+    ap.add_argument("--reuse", action="store_true", help="reuse the built index (no build timing)")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks/results/retrieval.json")
+    args = ap.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    dirs = install_corpus(args.cache)
+    root = args.cache / "index"
+    if not args.reuse:
+        shutil.rmtree(root, ignore_errors=True)
+    t0 = time.perf_counter()
+    idx = open_index(root)
+    load_s = time.perf_counter() - t0
+    build = None
+    if not idx.chunks:
+        t0 = time.perf_counter()
+        added = idx.add(dirs)
+        dt = time.perf_counter() - t0
+        b = idx.last_build
+        build = {"chunks": added, "records": b.records, "folded": b.folded, "files": b.files,
+                 "problems": [f"{p.path}: {p.message}" for p in b.problems], "seconds": round(dt, 2),
+                 "chunks_per_s": round(added / dt, 1), "records_per_s": round(b.records / dt, 1),
+                 "threads": os.cpu_count()}
+        print(f"built {added} chunks from {b.records} records ({b.folded} folded) in {dt:.1f}s "
+              f"= {added / dt:.0f} chunks/s")
+
+    sets = {}
+    for path in args.sets:
+        cases = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        sets[path.name] = {name: score(idx, cases, cfg) for name, cfg in CONFIGS.items()}
+    every = [json.loads(line) for p in args.sets for line in p.read_text().splitlines() if line.strip()]
+    all_scores = {name: score(idx, every, cfg) for name, cfg in CONFIGS.items()}
+    for v in all_scores.values():
+        v.pop("missed_top5")
+
+    idx.search("warm up", k=5)
+    lat = []
+    for _ in range(2):
+        for c in every:
+            t0 = time.perf_counter()
+            idx.search(c["question"], k=5)
+            lat.append((time.perf_counter() - t0) * 1000)
+    lat.sort()
+    latency = {"p50_ms": round(statistics.median(lat), 2), "p95_ms": round(lat[int(0.95 * (len(lat) - 1))], 2),
+               "queries": len(lat), "torch_threads": 1}
+    try:
+        load1 = os.getloadavg()[0]
+    except OSError:
+        load1 = None
+    out = {"corpus": json.loads((EVAL / "corpus.json").read_text())["npm"], "model": idx.manifest.get("model"),
+           "index_chunks": len(idx.chunks), "index_bytes": sum(p.stat().st_size for p in root.iterdir()),
+           "open_seconds": round(load_s, 2), "build": build, "latency": latency, "sets": sets, "all": all_scores,
+           "machine": {"cpus": os.cpu_count(), "loadavg_1m_at_end": load1, "python": platform.python_version()},
+           "goals": {"recall@5": 0.95, "recall@1": 0.80, "p50_ms": 20, "build_chunks_per_s": 150}}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
+
+    print(f"{'set':28} {'config':18} {'r@1':>5} {'r@5':>5} {'mrr':>5}")
+    for sname, cfgs in list(sets.items()) + [("all", all_scores)]:
+        for cname, s in cfgs.items():
+            print(f"{sname:28} {cname:18} {s['recall@1']:5.2f} {s['recall@5']:5.2f} {s['mrr']:5.2f}")
+    print(f"query p50 {latency['p50_ms']} ms, p95 {latency['p95_ms']} ms (warm, 1 torch thread); "
+          f"index {out['index_bytes'] / 1e6:.1f} MB, {len(idx.chunks)} chunks; load avg {load1}")
+    for sname, cfgs in sets.items():
+        print(f"missed top-5 ({sname}, full): {cfgs['full']['missed_top5']}")
+
+
+if __name__ == "__main__":
+    main()
