@@ -2,37 +2,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import typer
 from rich.panel import Panel
-from rich.table import Table
 
 from app._clikit import JsonOpt, console, run, settings
 from app.addresses import checksum
-from app.chain import connect
 from app.config import Settings
-from app.decode import AbiBook, decode_call
+from app.chain import connect
+from app.decode import AbiBook, decode_call, explain_transaction
 from app.devnet import Devnet
-from app.drafts import Drafter, draft_text
-from app.policy import Policy
-from app.tokens import TokenRegistry
+from app.drafts import draft_text, drafter_from_settings
+from app.errors import ChatdappError
 
 _SEVERITY = {"info": "cyan", "warn": "yellow", "danger": "bold red"}
 _VERDICT = {"ALLOW": "green", "WARN": "yellow", "BLOCK": "bold red"}
-
-
-def policy_path(s: Settings) -> Path:
-    return s.home / "policy.toml"
-
-
-def make_drafter(s: Settings) -> Drafter:
-    """The drafter every face uses, from settings read at the edge."""
-    manifest = Devnet(s.home).manifest()
-    w3 = connect(s.rpc_url, expected_chain_id=s.chain_id or int(manifest["chain_id"]), timeout=s.rpc_timeout,
-                 retries=s.rpc_retries)
-    return Drafter(w3, TokenRegistry.from_manifest(manifest), manifest, Policy.load(policy_path(s)),
-                   slippage_bps=s.slippage_bps)
 
 
 def _extractor(s: Settings):
@@ -45,7 +29,7 @@ def _extractor(s: Settings):
 
 def produce_draft(text: str, sender: str | None, *, no_llm: bool, s: Settings) -> dict:
     """What `chatdapp draft --json` prints (benchmarks call this same function)."""
-    drafter = make_drafter(s)
+    drafter = drafter_from_settings(s)
     who = checksum(sender) if sender else drafter.manifest["accounts"]["dev"]
     return draft_text(drafter, text, who, extractor=None if no_llm else _extractor(s)).to_dict()
 
@@ -56,12 +40,12 @@ def _render(d: dict) -> None:
     if d.get("usd_value"):
         head += f"  (about ${d['usd_value']})"
     console.print(Panel(head, title="Draft (unsigned)", border_style=_VERDICT[v]))
-    t = Table(title="Steps: your wallet signs each one, in order")
-    for col in ("#", "what", "to", "function", "args", "value", "gas"):
-        t.add_column(col, overflow="fold")
+    console.print("[bold]Steps[/] (your wallet signs each one, in order)")
     for i, s in enumerate(d["steps"], 1):
-        t.add_row(str(i), s["label"], s["to"], s["function"] or "(plain transfer)", json.dumps(s["args"]), s["value"], str(s["gas"]))
-    console.print(t)
+        console.print(f" {i}. {s['label']}\n    to {s['to']}  value {s['value']} wei  gas {s['gas']}\n"
+                      f"    {s['function'] or '(plain transfer, no calldata)'}")
+        for a in s["args"]:
+            console.print(f"      {json.dumps(a)}")
     q = d.get("quote")
     if q:
         console.print(f"quote: {' -> '.join(q['path'])}, expect {q['expected_out_formatted']}, at least "
@@ -92,7 +76,7 @@ def draft_cmd(
 
 
 def decode_cmd(
-    data: str = typer.Argument(..., help="Calldata (0x...)."),
+    data: str = typer.Argument(..., help="Calldata (0x...) or a transaction hash on the configured chain."),
     to: str = typer.Option(None, "--to", help="The contract called (improves the match)."),
     value: str = typer.Option("0", "--value", help="Wei sent along."),
     as_json: bool = JsonOpt,
@@ -103,17 +87,28 @@ def decode_cmd(
     def go():
         try:
             manifest = Devnet(s.home).manifest()
-        except Exception:  # decoding works without a devnet, from the artifacts alone
+        except ChatdappError:  # calldata decodes without a devnet, from the artifacts alone
             manifest = {}
-        return {"decoded": decode_call(to, data, int(value, 0), AbiBook.from_manifest(manifest))}
+        book = AbiBook.from_manifest(manifest)
+        if len(data) == 66 and to is None:  # a transaction hash: fetch it, with its receipt
+            w3 = connect(s.rpc_url, timeout=s.rpc_timeout, retries=s.rpc_retries)
+            return explain_transaction(w3, data, book)
+        return {"decoded": decode_call(to, data, int(value, 0), book)}
 
     def render(r):
         d = r["decoded"]
-        if not d["known"]:
+        if r.get("creation"):
+            console.print("[bold]contract creation[/]")
+        elif not d["known"]:
             console.print(f"[yellow]unknown function[/] selector {d['selector']}" + (f" (maybe {d['function']})" if d["function"] else ""))
-        console.print(f"[bold]{d['function'] or '(plain value transfer)'}[/] on {d['contract'] or d['to'] or '?'}")
+        console.print(f"[bold]{d['function'] or '(plain value transfer)'}[/] on {d['contract'] or d['to'] or '?'}"
+                      + (f", sending {d['value']} wei" if d["value"] != "0" else ""))
         for a in d["args"]:
             console.print(f"  {a['name']} ({a['type']}): {a['value']}")
+        if "status" in r:
+            console.print(f"status: {r['status']}, gas used {r['gas_used']}")
+            for e in r["events"]:
+                console.print(f"  event {e['event']} on {e['address']}: {e['args']}")
 
     run(as_json, go, render)
 

@@ -214,3 +214,30 @@ def decode_log(log: dict, book: AbiBook | None) -> dict | None:
     except (DecodingError, ValueError, OverflowError):
         return None
     return {"address": checksum(log["address"]), "event": entry["name"], "args": args}
+
+
+def explain_transaction(w3, tx_hash: str, book: AbiBook) -> dict:
+    """A mined (or pending) transaction by hash -> decoded call, status, gas and decoded events."""
+    from web3.exceptions import TransactionNotFound
+
+    from app.chain import rpc_errors
+    from app.errors import NotFound
+
+    try:
+        with rpc_errors():
+            tx = w3.eth.get_transaction(tx_hash)
+    except TransactionNotFound as e:
+        raise NotFound(f"No transaction {tx_hash} on this chain.") from e
+    creation = tx.get("to") is None
+    decoded = decode_call(None, "0x", tx.get("value", 0), book) if creation else \
+        decode_call(tx["to"], tx.get("input"), tx.get("value", 0), book)
+    out: dict[str, Any] = {"hash": tx_hash, "from": checksum(tx["from"]), "creation": creation, "decoded": decoded}
+    try:
+        with rpc_errors():
+            rcpt = w3.eth.get_transaction_receipt(tx_hash)
+    except TransactionNotFound:
+        out.update(status="pending", gas_used=None, events=[])
+        return out
+    out.update(status="success" if rcpt["status"] == 1 else "reverted", gas_used=int(rcpt["gasUsed"]),
+               events=[e for e in (decode_log(dict(lg), book) for lg in rcpt["logs"]) if e])
+    return out

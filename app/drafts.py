@@ -433,8 +433,25 @@ def draft_text(drafter: Drafter, text: str, sender: str, *, extractor: Callable[
     except NotUnderstood:
         if extractor is None:
             raise
-        candidate = extractor(text)
+        try:
+            candidate = extractor(text)
+        except ChatdappError:
+            raise
+        except Exception as e:  # a broken model backend must not turn a refusal into a crash
+            raise NotUnderstood(f"I couldn't read a transaction in that (and the model fallback failed: {e}).") from e
         if not candidate:
             raise
         intent = intent_from_candidate(text, candidate, drafter.registry, drafter.manifest)
     return drafter.draft(intent, sender, context=context)
+
+
+def drafter_from_settings(settings) -> Drafter:
+    """The drafter every face uses: the devnet manifest under ``settings.home``, its node, the user's policy file."""
+    from app.chain import connect
+    from app.devnet import Devnet
+
+    manifest = Devnet(settings.home).manifest()
+    w3 = connect(settings.rpc_url, expected_chain_id=settings.chain_id or int(manifest["chain_id"]),
+                 timeout=settings.rpc_timeout, retries=settings.rpc_retries)
+    return Drafter(w3, TokenRegistry.from_manifest(manifest), manifest, Policy.load(settings.home / "policy.toml"),
+                   slippage_bps=settings.slippage_bps)

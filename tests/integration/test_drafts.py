@@ -203,3 +203,40 @@ def test_nothing_is_ever_sent(w3, drafter, dev):
 def test_unknown_contract_call_is_refused(drafter, dev):
     with pytest.raises(NotFound):
         drafter.draft(ContractCall(to=A, function="frobnicate(uint256)", args=["1"]), dev)
+
+
+def test_model_fallback_only_when_not_understood_and_validated(drafter, dev):
+    calls = []
+
+    def extractor(answer):
+        def f(text):
+            calls.append(text)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        return f
+
+    text = f"please ETH 0.5 over to {A}"  # the parser does not read "ETH 0.5"
+    d = draft_text(drafter, text, dev, extractor=extractor({"kind": "native_transfer", "amount": "0.5", "to": A}))
+    assert d.steps[-1].value == 5 * 10**17 and d.steps[-1].to == A
+    with pytest.raises(ChatdappError) as e:  # a recipient the text does not contain
+        draft_text(drafter, "please ETH 0.5 over to my friend", dev,
+                   extractor=extractor({"kind": "native_transfer", "amount": "0.5", "to": A}))
+    assert e.value.code == "ambiguous"
+    with pytest.raises(ChatdappError) as e:  # a broken backend is a refusal, not a crash
+        draft_text(drafter, text, dev, extractor=extractor(RuntimeError("model file missing")))
+    assert e.value.code == "not_understood"
+    calls.clear()
+    with pytest.raises(ChatdappError):  # the parser knows what is missing: the model is not asked to guess
+        draft_text(drafter, "send 5 dai", dev, extractor=extractor({"kind": "erc20_transfer", "token": "DAI",
+                                                                   "amount": "5", "to": A}))
+    assert calls == []
+
+
+def test_cli_explains_a_mined_transaction(settings_env, w3, dev, manifest, chain_snapshot):
+    usdc = w3.eth.contract(address=manifest["tokens"]["USDC"]["address"], abi=contracts.abi("DemoToken"))
+    h = usdc.functions.transfer(A, 7).transact({"from": dev})
+    w3.eth.wait_for_transaction_receipt(h)
+    rc, out = _cli(["decode", "0x" + h.hex().removeprefix("0x"), "--json"], dict(settings_env))
+    assert rc == 0 and out["status"] == "success" and out["decoded"]["function"] == "transfer(address,uint256)"
+    assert out["events"][0]["event"] == "Transfer" and out["events"][0]["args"]["value"] == "7"
