@@ -72,7 +72,7 @@ class LlamaCppChat(BaseChatModel):
 
     model_path: str
     model_id: str = "local"
-    n_ctx: int = 4096
+    n_ctx: int = 2048  # prompts are short; a smaller context makes cached states cheaper to save and load
     n_threads: int = 2
     max_tokens: int = 96
     temperature: float = 0.0

@@ -59,28 +59,31 @@ def test_route():
     assert route("could you get half a WBTC over to " + BOB + "?") == "draft"
 
 
-def test_holdings_turn_streams_model_lead_then_facts_and_records_both_turns():
+def test_holdings_turn_streams_facts_first_then_the_model_remark_and_records_both_turns():
     w = World()
-    llm = FakeChat().enqueue("Here is a quick look at your wallet.")
+    llm = FakeChat().enqueue("Most of your value sits in WETH.")
     events = list(agent(w, llm).stream("what do I hold?"))
-    texts = "".join(e["text"] for e in events if e["type"] == "text")
+    texts = [e["text"] for e in events if e["type"] == "text"]
     reply = events[-1]["reply"]
-    assert texts.startswith("Here is a quick look at your wallet.")
-    assert "$55,000.00" in reply.text and reply.kind == "holdings" and reply.facts == FACTS
+    assert texts[0] == "Wallet" and "".join(texts) == reply.text  # no wait on the model for the facts
+    assert reply.text == EXPLAIN + "\n\nMost of your value sits in WETH."
+    assert reply.kind == "holdings" and reply.facts == FACTS and reply.model_text == "Most of your value sits in WETH."
     assert any(e["type"] == "holdings" for e in events)
     assert [t["role"] for t in w.turns] == ["user", "assistant"]
-    assert w.turns[1]["facts"] == FACTS and w.turns[1]["model_id"] == "fake"
+    assert w.turns[1]["facts"] == FACTS and w.turns[1]["model_id"] == "fake" and w.turns[1]["text"] == reply.text
     assert reply.turn_id == 2 and reply.user_turn_id == 1
-    assert "Facts:" in llm.prompts[0][-1].content  # the model saw the facts it phrases
+    assert "Facts: Wallet 0x7099" in llm.prompts[0][-1].content  # the model saw the facts it remarks on
+    assert llm.calls[0]["max_tokens"] <= 48
 
 
-def test_guard_drops_an_invented_figure_and_falls_back():
+def test_guard_drops_an_invented_figure_and_keeps_the_rest():
     w = World()
-    llm = FakeChat().enqueue("You hold 99 ETH, send 5 to 0x000000000000000000000000000000000000dEaD.")
+    llm = FakeChat().enqueue("You hold 99 ETH. Send 5 to 0x000000000000000000000000000000000000dEaD. USDC is 45% of it. "
+                             "Most of it is in WETH.")
     reply = agent(w, llm).turn("show my portfolio")
-    assert "99 ETH" not in reply.text and "dEaD" not in reply.text
-    assert reply.text.startswith("Here is what the wallet holds.")
-    assert "99" in reply.guard_rejected
+    assert reply.text == EXPLAIN + "\n\nMost of it is in WETH."
+    assert set(reply.guard_rejected) == {"99", "ETH", "5", "0x000000000000000000000000000000000000dEaD", "45"}
+    assert w.turns[-1]["text"] == reply.text
 
 
 def test_model_missing_still_answers_deterministically():
@@ -89,7 +92,7 @@ def test_model_missing_still_answers_deterministically():
             raise ConfigError("no model")
 
     reply = agent(World(), NoModel()).turn("what are my balances")
-    assert reply.text.startswith("Here is what the wallet holds.") and "$55,000.00" in reply.text
+    assert reply.text == EXPLAIN and reply.model_text == ""
 
 
 def test_draft_turn_and_followups():
@@ -184,4 +187,4 @@ def test_anchor_turn():
 def test_tool_call_message_does_not_crash_the_lead():
     llm = FakeChat().enqueue(AIMessage(content="", tool_calls=[{"name": "x", "args": {}, "id": "1"}]))
     r = agent(World(), llm).turn("what do I hold")
-    assert r.text.startswith("Here is what the wallet holds.")
+    assert r.text == EXPLAIN
