@@ -232,6 +232,7 @@ class Parser:
         for name, sym in self.aliases:
             s = re.sub(rf"\b{re.escape(name)}\b", sym, s)
         s = re.sub(r"\bdev\s+nft\b", "devnft", s)
+        s = re.sub(r"\$\s?(\d[\d,]*(?:\.\d+)?)\s*(usdc|dai)\b", r"\1 \2", s)  # "$50 USDC" is 50 USDC
         s = re.sub(r"\bzero(?:\s+out)?(?=\s+(?:the|my|your|its|uniswap|router|vault|addrx))", "clear", s)
         s = _words_to_numbers(s)
         s = re.sub(r"\s+", " ", s).strip()
@@ -258,6 +259,9 @@ class Parser:
             if _ID_PREFIX.search(s_no_slip[max(0, mo.start() - 12): mo.start()]):
                 continue  # an NFT id, not an amount
             num = mo.group(1) + (mo.group(2) or "") + (mo.group(3) or "")
+            if re.fullmatch(r"[1-9]\d{0,2}\.\d\d0", mo.group(1)):
+                raise InvalidAmount(f"Is '{mo.group(1)}' {mo.group(1).rstrip('0').rstrip('.')} or {mo.group(1).replace('.', '')}? "
+                                    "Write it without the trailing zeros, or with a comma for thousands.")
             try:
                 value = parse_amount(num)
             except NonPositiveAmount:  # refused only if this number turns out to be the amount
@@ -385,6 +389,12 @@ class Parser:
             raise Ambiguous("That reads like a swap and a transfer at once; please ask for one at a time.")
         if re.search(r"\b(deposit\w*|stake|supply|invest|withdraw\w*|redeem\w*)\b", f.text):
             raise Ambiguous("A deposit or withdrawal for someone else? Ask to send the tokens, or to use the vault yourself.")
+        if re.search(r"\bfrom\s+addrx\d+|\b(receive|request|collect|claim|borrow|ask)\b", f.text) or \
+                re.search(r"\b(sent|send|pay|paid|give|gave|gives|transfer\w*|owes?|owed)\s+me\b", f.text):
+            raise Ambiguous("That reads like money coming to you; I only draft what your own wallet sends.")
+        if re.search(r"\b(i|we|i've|ive|they|he|she|you)\s+(?:have\s+|already\s+|just\s+)*(sent|paid|transferred|gave|tipped)\b|"
+                     r"\b(did|have)\s+(i|we|you)\s+(already\s+)?(send|sent|pay|paid|transfer\w*)\b", f.text):
+            raise NotUnderstood("That reads like something that already happened, not a request to send.")
         to = self._one_address(f)
         amt = self._one_amount(f)
         if any(m.symbol != amt.unit for m in f.bare):

@@ -48,6 +48,8 @@ OK = [
     (f"move a hundred usdc over to {A}", {"kind": "erc20_transfer", "token": "USDC", "to": A, "amount_base": "100000000"}),
     (f"send 1 wrapped ether to {A}", {"kind": "erc20_transfer", "token": "WETH", "to": A, "amount_base": str(E18)}),
     (f"ship 10 vUSDC to {A}", {"kind": "erc20_transfer", "token": "vUSDC", "to": A, "amount_base": "10000000"}),
+    (f"send $50 USDC to {A}", {"kind": "erc20_transfer", "token": "USDC", "to": A, "amount_base": "50000000"}),
+    (f"can you send 1.125 eth to {A}?", {"kind": "native_transfer", "to": A, "value_wei": str(1125 * 10**15)}),
     (f"99.99 USDC to {A}", {"kind": "erc20_transfer", "token": "USDC", "to": A, "amount_base": "99990000"}),
     # approvals and revokes
     (f"approve the router to spend 250 USDC", {"kind": "erc20_approve", "token": "USDC", "spender": ROUTER,
@@ -140,6 +142,12 @@ REFUSE = [
     (f"send 5 of the 10 dai to {A}", "ambiguous"),
     (f"let {A} have 5 DAI", "not_understood"),  # not an approval
     (f"deposit 100 usdc to {A}", "ambiguous"),
+    # money coming in, or already sent, is never drafted as a payment out
+    (f"get 5 dai from {A}", "ambiguous"),
+    (f"{A} sent me 5 dai", "ambiguous"),
+    (f"send me 5 dai {A}", "ambiguous"),
+    (f"I sent 5 dai to {A}", "not_understood"),
+    (f"send 1.500 usdc to {A}", "invalid_amount"),  # 1.5 or 1500?
     # tokens
     (f"send 5 USDT to {A}", "unknown_token"),
     (f"send 5 pepe to {A}", "unknown_token"),
