@@ -46,6 +46,15 @@ def short_amount(exact: str) -> str:
     return ("~" if shown != d else "") + text
 
 
+def price(value: str | None) -> str:
+    """A pool mid price for reading: cents from $0.01 up, else 6 significant digits; ~ when rounded."""
+    if value is None:
+        return "no price"
+    d = Decimal(value)
+    shown = d.quantize(Decimal("0.01")) if d >= Decimal("0.01") else Decimal(f"{d:.6g}")
+    return ("~" if shown != d else "") + f"${shown:,}"
+
+
 def pct(share: str | None) -> str:
     return "—" if not share else f"{Decimal(share) * 100:.1f}%"
 
@@ -54,7 +63,7 @@ def table(h: dict) -> pd.DataFrame:
     return pd.DataFrame([{
         "asset": x["symbol"], "kind": x["kind"],
         "amount": format_units(int(x["balance"]), x["decimals"], max_fraction=6, grouping=True),
-        "USD price": usd(x["usd_price"]) if x["usd_price"] else "no price", "USD value": usd(x["usd_value"]),
+        "USD price": price(x["usd_price"]), "USD value": usd(x["usd_value"]),
         "share": pct(x.get("share")),
     } for x in h["holdings"]])
 
@@ -96,7 +105,8 @@ def render(part: dict, *, compact: bool, on_revoke: Callable[[dict], None] | Non
     if vaults:
         for v in vaults:
             u = v["underlying"]
-            st.markdown(f"- **{v['amount']} {v['symbol']}** shares redeem for **{u['amount']} {u['symbol']}** (${v['usd_value']})")
+            st.markdown(f"- **{short_amount(v['amount'])} {v['symbol']}** shares redeem for "
+                        f"**{short_amount(u['amount'])} {u['symbol']}** ({usd(v['usd_value'])})")
     else:
         st.caption("No vault positions.")
     st.markdown("#### NFTs")
@@ -115,8 +125,8 @@ def render(part: dict, *, compact: bool, on_revoke: Callable[[dict], None] | Non
         line = f"**{a['symbol']}** → {who}: {a['amount']}"
         cols = st.columns([4, 1])
         if a["risky"]:
-            why = "unlimited" if a["unlimited"] else "unknown spender"
-            cols[0].markdown(f":red[⚠ {line}] ({why})")
+            why = " — a spender this app does not know" if a["spender_label"] is None else ""
+            cols[0].markdown(f":red[:material/warning: {line}]{why}")
             if on_revoke and cols[1].button("Revoke", key=f"revoke-{key}-{i}", help="Draft approve(spender, 0) to review and sign"):
                 on_revoke(a)
         else:

@@ -16,6 +16,7 @@ expect.set_options(timeout=20_000)
 
 DEV = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 RECIPIENT = "0x976EA74026E726554dB657fA54763abd0C3a0aa9"  # anvil account 6: untouched by the devnet world
+SPENDER = "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955"  # anvil account 7
 
 
 def settle(page) -> None:
@@ -123,6 +124,21 @@ def test_wrong_chain_blocks_signing_until_switched(page, shots, wallet):
     expect(card(page).get_by_role("button", name="Sign in wallet")).to_be_enabled()
 
 
+def test_holdings_tab_and_one_click_revoke(page, shots, w3, manifest):
+    usdc = w3.eth.contract(address=manifest["tokens"]["USDC"]["address"], abi=contracts.abi("DemoToken"))
+    usdc.functions.approve(SPENDER, 2**256 - 1).transact({"from": DEV})  # a risky approval to find
+    page.get_by_role("tab", name="Holdings").click()
+    expect(page.get_by_text("Vault positions")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Dev NFT.*#1, #2, #3"))).to_be_visible()
+    expect(page.get_by_text(f"USDC → {SPENDER}: unlimited")).to_be_visible()
+    shot(page, shots, "10-holdings-tab.png")
+    page.get_by_role("button", name="Revoke").first.click()
+    expect(card(page).get_by_text(re.compile(f"Revoke {SPENDER}'s USDC allowance"))).to_be_visible()
+    card(page).get_by_role("button", name="Sign in wallet").click()
+    expect(card(page).get_by_text("Confirmed in block")).to_be_visible()
+    assert usdc.functions.allowance(DEV, SPENDER).call() == 0
+
+
 def test_anchor_with_my_wallet_and_verify_receipt(page, shots, wallet, w3, manifest):
     page.get_by_role("tab", name="Accountability").click()
     page.get_by_role("button", name="Anchor with my wallet").click()
@@ -132,7 +148,7 @@ def test_anchor_with_my_wallet_and_verify_receipt(page, shots, wallet, w3, manif
     assert rcpt["status"] == 1 and rcpt["to"] == manifest["contracts"]["ConversationLog"]
     page.get_by_role("button", name="Verify").first.click()
     expect(page.get_by_text("Receipt verified").first).to_be_visible()
-    shot(page, shots, "10-anchored-verified.png")
+    shot(page, shots, "11-anchored-verified.png")
 
 
 def test_rpc_down_mid_session_then_back(page, shots, rpc_proxy):
@@ -142,7 +158,7 @@ def test_rpc_down_mid_session_then_back(page, shots, rpc_proxy):
         ask(page, "what do I hold?")
         expect(page.get_by_text("(rpc_unavailable)").last).to_be_visible()
         expect(sidebar(page).get_by_text(DEV)).to_be_visible()  # the page is still there and usable
-        shot(page, shots, "11-rpc-down.png")
+        shot(page, shots, "12-rpc-down.png")
     finally:
         rpc_proxy.up()
     page.get_by_test_id("stChatInputTextArea").fill("what do I hold?")
