@@ -5,7 +5,7 @@ with the known ABIs and compared with what the intent asked for (a mismatch is a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any, Callable
 
@@ -64,7 +64,6 @@ class Draft:
     summary: str
     usd_value: Decimal | None = None
     quote: dict | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def sendable(self) -> bool:
@@ -430,15 +429,14 @@ def draft_text(drafter: Drafter, text: str, sender: str, *, extractor: Callable[
     proposal (``extractor``), accepted only if it agrees with the text."""
     try:
         intent = parse_intent(text, drafter.registry, drafter.manifest, context=context)
-    except NotUnderstood:
+    except NotUnderstood as first:
         if extractor is None:
             raise
         try:
             candidate = extractor(text)
-        except ChatdappError:
-            raise
-        except Exception as e:  # a broken model backend must not turn a refusal into a crash
-            raise NotUnderstood(f"I couldn't read a transaction in that (and the model fallback failed: {e}).") from e
+        except Exception as e:  # no model, or a broken one: the parser's refusal stands
+            msg = e.message if isinstance(e, ChatdappError) else str(e)
+            raise NotUnderstood(f"{first.message} (The model fallback is unavailable: {msg})") from e
         if not candidate:
             raise
         intent = intent_from_candidate(text, candidate, drafter.registry, drafter.manifest)
