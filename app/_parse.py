@@ -94,6 +94,7 @@ _ENS = re.compile(r"\b[a-z0-9-]+\.eth\b", re.IGNORECASE)
 _NUMBER = re.compile(
     r"(?<![\w.,#$/:])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
     r"(?:(k|mm|m|bn)\b|\s*(thousand|million|billion)\b)?")
+_FROM_ME = re.compile(r"\b(from|my wallet|my address|my account)\s*[:=]?\s*$", re.IGNORECASE)
 _TIME_AFTER = re.compile(r"\s*(minutes?|mins?|hours?|seconds?|secs?|days?|weeks?|blocks?)\b")
 _ID_PREFIX = re.compile(r"(?:#|\b(?:token|id|nft|devnft|no\.|number|numbered))\s*$")
 _WORD = re.compile(r"[a-z][a-z0-9']*|->")
@@ -203,7 +204,7 @@ class Parser:
             return self.units[word[:-1]]
         return None
 
-    def extract(self, text: str) -> Facts:
+    def extract(self, text: str, sender: str | None = None) -> Facts:
         if not isinstance(text, str) or not text.strip():
             raise NotUnderstood("The request is empty.")
         raw = text.strip()
@@ -218,6 +219,8 @@ class Parser:
             addr = checksum(mo.group(0) if mo.group(0)[:2] == "0x" else "0x" + mo.group(0)[2:])
             if int(addr, 16) == 0:
                 raise InvalidAddress("That is the zero address: anything sent or approved there is lost. Paste the real address.")
+            if sender and addr.lower() == sender.lower() and _FROM_ME.search(raw[: mo.start()]):
+                return " "  # "from 0x<my address>" names the sender, not a counterparty
             if addr not in addresses:
                 addresses.append(addr)
             return f" addrx{addresses.index(addr)} "
@@ -318,10 +321,10 @@ class Parser:
                                f"Known: {', '.join(['ETH'] + self.registry.symbols())}.")
 
     # --- the parse --------------------------------------------------------------------------------
-    def parse(self, text: str):
+    def parse(self, text: str, sender: str | None = None):
         from app import intents as I
 
-        f = self.extract(text)
+        f = self.extract(text, sender)
         s = f.text
         if re.search(r"\b\d+\s*(?:times|x)\b|\b(?:twice|thrice|each|every|daily|weekly|monthly)\b", s):
             raise Ambiguous("That asks for a repeated transaction; I draft one at a time.")

@@ -428,7 +428,7 @@ def draft_text(drafter: Drafter, text: str, sender: str, *, extractor: Callable[
     """The one path from words to a draft: deterministic parser first; only when it did not understand, a model's
     proposal (``extractor``), accepted only if it agrees with the text."""
     try:
-        intent = parse_intent(text, drafter.registry, drafter.manifest, context=context)
+        intent = parse_intent(text, drafter.registry, drafter.manifest, context={"sender": sender, **(context or {})})
     except NotUnderstood as first:
         if extractor is None:
             raise

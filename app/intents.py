@@ -172,10 +172,14 @@ def intent_from_dict(data: dict) -> Intent:
 
 
 def parse_intent(text: str, registry: TokenRegistry, manifest: dict, *, context: dict | None = None) -> Intent:
-    """Plain English -> Intent, deterministically. Raises a ChatdappError subclass when unsure."""
+    """Plain English -> Intent, deterministically. Raises a ChatdappError subclass when unsure.
+
+    ``context``: optional facts about the conversation; ``{"sender": "0x.."}`` lets "from 0x<sender>" name the
+    user's own wallet instead of counting as a second address.
+    """
     from app._parse import Parser
 
-    return Parser(registry, manifest).parse(text)
+    return Parser(registry, manifest).parse(text, (context or {}).get("sender"))
 
 
 # --- LLM candidates ------------------------------------------------------------------------------

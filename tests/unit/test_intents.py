@@ -182,6 +182,17 @@ def test_refuses_with_code(text, code):
     assert e.value.code == code, e.value.message
 
 
+def test_sender_named_with_from_is_not_a_second_address():
+    me = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    text = f"send 5 dai from {me.lower()} to {A}"
+    assert parse_intent(text, REG, M, context={"sender": me}).to_dict() == {
+        "kind": "erc20_transfer", "token": "DAI", "to": A, "amount_base": str(5 * E18)}
+    with pytest.raises(ChatdappError):  # without knowing the sender: two addresses, refused
+        p(text)
+    with pytest.raises(ChatdappError):  # someone else's address after "from" is never dropped
+        parse_intent(f"send 5 dai from {B} to {A}", REG, M, context={"sender": me})
+
+
 def test_intent_json_round_trip():
     for text, _ in OK:
         it = parse_intent(text, REG, M)
