@@ -32,6 +32,7 @@ _TX_VERB = re.compile(r"\b(send|pay|transfer|swap|trade|approve|allow|revoke|wra
 _AMOUNT = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?\s*k?\b", re.I)
 _FOLLOWUP = re.compile(r"^\s*(and|also|then|now|same|again)\b|\b(the same|same thing|again|instead|other address|"
                        r"other one|that address)\b", re.I)
+_BARE_ADDR = re.compile(r"^\s*(?:(?:send )?(?:it )?to\s+)?(0x[0-9a-fA-F]{40})\s*[.!]?\s*$", re.I)
 _OTHER = re.compile(r"\b(other|another|previous|first|earlier) (address|one|wallet|recipient)\b", re.I)
 _STOP = {"what", "does", "the", "how", "why", "which", "when", "who", "can", "should", "is", "are", "do", "a", "an",
          "of", "in", "on", "to", "for", "and", "or", "with", "explain", "describe", "tell", "me", "about", "function",
@@ -148,6 +149,7 @@ class ChatAgent:
         self.extractor = extractor
         self.docs_k = docs_k
         self.last_request: str | None = None  # the user's words behind the last draft (for follow-ups)
+        self.pending: str | None = None  # a request we asked a question about (answered by a bare address)
         self.addresses: list[str] = []  # addresses the user typed this session, in order
 
     @classmethod
@@ -221,7 +223,8 @@ class ChatAgent:
     def _plan(self, message: str, wallet: str | None) -> _Plan:
         if not message.strip():
             return _Plan("clarify", "What would you like to do?", parts=[{"type": "clarify", "text": "What would you like to do?"}])
-        kind = "draft" if self.last_request and _FOLLOWUP.search(message) else route(message)
+        followup = (self.last_request and _FOLLOWUP.search(message)) or (self.pending and _BARE_ADDR.match(message))
+        kind = "draft" if followup else route(message)
         if kind == "anchor":
             return self._anchor()
         if kind == "holdings":
@@ -299,8 +302,11 @@ class ChatAgent:
         return text, None
 
     def _draft(self, message: str, wallet: str | None) -> _Plan:
-        request = message
-        if self.last_request and _FOLLOWUP.search(message):
+        request, pending, self.pending = message, self.pending, None
+        bare = _BARE_ADDR.match(message)
+        if pending and bare:  # the answer to "who should receive it?"
+            request = f"{pending} to {bare.group(1)}"
+        elif self.last_request and _FOLLOWUP.search(message):
             request, question = self._followup(message)
             if question:
                 return self._clarify(question, previous_request=self.last_request, addresses=self.addresses)
@@ -316,6 +322,7 @@ class ChatAgent:
         except NotUnderstood:
             return self._clarify(CLARIFY)
         except Ambiguous as e:
+            self.pending = request if not _ADDR.search(request) else None
             return self._clarify(e.message)
         d = d.to_dict() if hasattr(d, "to_dict") else d
         self.last_request = request

@@ -8,7 +8,7 @@ from agents import ChatAgent
 from agents.chat import route
 from agents.llm import FakeChat
 from agents.tools import Services
-from app.errors import ConfigError, NotUnderstood, RpcUnavailable
+from app.errors import Ambiguous, ConfigError, NotUnderstood, RpcUnavailable
 
 pytestmark = pytest.mark.unit
 
@@ -106,6 +106,22 @@ def test_draft_turn_and_followups():
     a.turn(f"what does {CAROL} hold?")  # a second address enters the conversation
     r3 = a.turn("and to the other address")
     assert r3.kind == "draft" and w.draft_calls[-1] == f"send 2 USDC to {CAROL}"
+
+
+def test_a_bare_address_answers_the_recipient_question():
+    w = World()
+
+    def draft(text, sender, extractor=None):
+        if "0x" not in text:
+            w.draft_calls.append(text)
+            raise Ambiguous("Who should receive it? Paste the recipient's 0x address.")
+        return w.draft(text, sender)
+
+    a = ChatAgent(w.services(draft=draft), FakeChat(), wallet=ME)
+    assert a.turn("send 5 USDC").kind == "clarify"
+    r = a.turn(f"to {BOB}")
+    assert r.kind == "draft" and w.draft_calls[-1] == f"send 5 USDC to {BOB}"
+    assert a.turn(CAROL).kind == "clarify"  # the question was answered once; a second bare address is no request
 
 
 def test_followup_asks_when_the_other_address_is_unclear():
