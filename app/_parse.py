@@ -449,6 +449,14 @@ class Parser:
                                   amount_base=MAX_UINT256)
         if re.search(r"\ball\b", s) and not with_unit:
             raise Ambiguous("'All' could mean your balance or unlimited; say an amount or 'unlimited'.")
+        unitless = [a for a in f.amounts if not a.unit and not _TIME_AFTER.match(s[a.end:])]
+        bare = {m.symbol for m in f.bare}
+        if not with_unit and len(unitless) == 1 and len(bare) == 1 and "ETH" not in bare:
+            # "set my DAI allowance for uniswap to 500": the only token named is the unit
+            tok = self.registry.by_symbol(bare.pop())
+            a = unitless[0]
+            return I.Erc20Approve(token=tok.symbol, spender=spender, spender_label=label,
+                                  amount_base=to_base_units(a.value, tok.decimals, tok.symbol))
         amt = self._one_amount(f, "allowance")
         sym = self._approval_token(f, amt)
         return I.Erc20Approve(token=sym, spender=spender, spender_label=label, amount_base=amt.base())
@@ -574,7 +582,26 @@ class Parser:
             unlimited=bool(_UNLIMITED.search(s)), nft_ids=ids, cues=cues)
 
 
+_DIGIT_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+                "seven": "7", "eight": "8", "nine": "9"}
+_DW = "|".join(list(_DIGIT_WORDS) + [r"\d"])
+_POINT = re.compile(rf"(?:\b(\d+|{'|'.join(_DIGIT_WORDS)})\s+)?\bpoint((?:\s+(?:{_DW}))+)\b")
+_VULGAR = {"\u00bd": ".5", "\u00bc": ".25", "\u00be": ".75"}
+
+
 def _words_to_numbers(s: str) -> str:
+    for ch, frac in _VULGAR.items():  # "1½" -> 1.5, "½" -> 0.5
+        s = re.sub(rf"(\d*){ch}", lambda mo: f"{mo.group(1) or '0'}{frac} ", s)
+
+    def point(mo: re.Match) -> str:  # "two point five" -> 2.5 (read before "five" becomes a number on its own)
+        whole = mo.group(1) or "0"
+        whole = _DIGIT_WORDS.get(whole, whole)
+        digits = "".join(_DIGIT_WORDS.get(d, d) for d in mo.group(2).split())
+        return f"{whole}.{digits}"
+
+    s = _POINT.sub(point, s)
+    if re.search(r"\bpoint\b\s+\S", s) and re.search(rf"\bpoint\s+(?:{_NUMW}|\d)", s):
+        raise InvalidAmount("I can't read that decimal number in words; please write it in digits.")
     def run(mo: re.Match) -> str:
         total = current = 0
         last = None  # "unit" (1-19) | "tens" | "scale": a unit or tens may only follow tens/scale/nothing

@@ -50,6 +50,9 @@ OK = [
     (f"ship 10 vUSDC to {A}", {"kind": "erc20_transfer", "token": "vUSDC", "to": A, "amount_base": "10000000"}),
     (f"send $50 USDC to {A}", {"kind": "erc20_transfer", "token": "USDC", "to": A, "amount_base": "50000000"}),
     (f"can you send 1.125 eth to {A}?", {"kind": "native_transfer", "to": A, "value_wei": str(1125 * 10**15)}),
+    (f"transfer point five eth to {A}", {"kind": "native_transfer", "to": A, "value_wei": str(E18 // 2)}),
+    (f"send two point two five eth to {A}", {"kind": "native_transfer", "to": A, "value_wei": str(225 * 10**16)}),
+    (f"send 1½ eth to {A}", {"kind": "native_transfer", "to": A, "value_wei": str(3 * E18 // 2)}),
     (f"99.99 USDC to {A}", {"kind": "erc20_transfer", "token": "USDC", "to": A, "amount_base": "99990000"}),
     # approvals and revokes
     (f"approve the router to spend 250 USDC", {"kind": "erc20_approve", "token": "USDC", "spender": ROUTER,
@@ -68,6 +71,8 @@ OK = [
                                               "spender_label": "ROUTER", "amount_base": MAX}),
     ("zero out the router's LINK allowance", {"kind": "erc20_revoke", "token": "LINK", "spender": ROUTER,
                                               "spender_label": "ROUTER"}),
+    ("set my dai allowance for uniswap to 500", {"kind": "erc20_approve", "token": "DAI", "spender": ROUTER,
+                                                 "spender_label": "ROUTER", "amount_base": str(500 * E18)}),
     ("revoke the router's USDC allowance", {"kind": "erc20_revoke", "token": "USDC", "spender": ROUTER,
                                             "spender_label": "ROUTER"}),
     (f"remove {A}'s permission to spend my dai", {"kind": "erc20_revoke", "token": "DAI", "spender": A,
