@@ -39,7 +39,7 @@ _FRACTIONS = [  # an article is required: "half a WBTC" is an amount, "half of m
     (re.compile(rf"\b(?:an?\s+|one\s+)hundredth\s+(?:of\s+)?{_ART}"), "0.01 "),
     (re.compile(rf"\b(?:an?\s+|one\s+)thousandth\s+(?:of\s+)?{_ART}"), "0.001 "),
 ]
-_NATIVE_UNITS = {"eth": 18, "ether": 18, "ethers": 18, "wei": 0, "gwei": 9}
+_NATIVE_UNITS = {"eth": 18, "ether": 18, "ethers": 18, "ethereum": 18, "wei": 0, "gwei": 9}
 # Words that may follow a number without being a token (so they are neither a unit nor an unknown token).
 _NOT_TOKENS = {
     "to", "for", "from", "into", "in", "on", "at", "over", "please", "pls", "plz", "and", "with", "as", "or", "now",
@@ -167,6 +167,8 @@ class Parser:
             aliases += [("wrapped ether", "weth"), ("wrapped eth", "weth")]
         if "LINK" in manifest.get("tokens", {}):
             aliases.append(("chainlink", "link"))
+        if "WBTC" in manifest.get("tokens", {}):
+            aliases.append(("wrapped bitcoin", "wbtc"))
         self.aliases = sorted(aliases, key=lambda a: -len(a[0]))
         self.nft_words = {"devnft"} | {n.lower() for n in manifest.get("nfts", {})}
         for n in manifest.get("nfts", {}).values():
