@@ -169,10 +169,16 @@ class VerifyArgs(BaseModel):
     receipt: str = Field(description="A receipt as JSON text (from `chatdapp receipt`).")
 
 
-def _dumps(obj: Any) -> str:
-    from app._clikit import dumps
+def _plain(o: Any):
+    if hasattr(o, "to_dict"):
+        return o.to_dict()
+    if isinstance(o, bytes):
+        return "0x" + o.hex()
+    return str(o)  # Decimal, Path
 
-    return dumps(obj)
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, default=_plain, indent=1)
 
 
 def get_holdings(svc: Services, args: HoldingsArgs) -> str:
