@@ -55,6 +55,8 @@ _CAPS_OK = {
     "LP", "DM", "FYI", "BTW", "THX", "TY", "GM", "LOL", "AM", "PM", "UTC", "EOD", "TIA", "IOU", "ETA", "ME", "MY",
     "US", "UK", "EU", "DAO", "DEX", "AMM", "DEFI", "RPC", "API", "EOA", "ETH", "IT", "TO", "FOR", "AND", "THE", "NOW",
     "PLEASE", "SEND", "BPS", "MAX", "ALL", "NO", "YES", "HEY", "HI", "V2", "OF", "IN", "ON", "MIN",
+    "CEO", "CTO", "FAQ", "DIY", "BRB", "IMO", "IMHO", "AFAIK", "NYC", "SF", "LA", "URGENT", "ONLY", "JUST",
+    "THIS", "THAT", "TODAY", "BACK", "HALF", "EXACTLY", "NOT", "DO", "IS", "AT", "FROM", "OR", "WITH", "SO",
 }
 
 _TRANSFER = re.compile(
@@ -256,11 +258,8 @@ class Parser:
             after = s_no_slip[mo.end(): mo.end() + 2]
             if re.match(r"[.,/]\d", after) or re.match(r" \d{3}\b", s_no_slip[mo.end(): mo.end() + 5]):
                 raise InvalidAmount(f"I can't read the amount '{mo.group(0)}{after}...'.")
-            before = s_no_slip[max(0, mo.start() - 1): mo.start()]
             if after[:1] == "%":
                 raise NotUnderstood("I need an amount of a token, not a percentage.")
-            if before == "$":  # pragma: no cover - the lookbehind already excludes it
-                continue
             if _ID_PREFIX.search(s_no_slip[max(0, mo.start() - 12): mo.start()]):
                 continue  # an NFT id, not an amount
             num = mo.group(1) + (mo.group(2) or "") + (mo.group(3) or "")
