@@ -68,6 +68,8 @@ def answer_pending(ctx: TurnContext, bridge: Bridge) -> None:
                 _stream(assistant.turn(message, ctx), reply)
         except ChatdappError as e:
             reply["error"] = {"code": e.code, "message": e.message}
+        except Exception as e:  # a bug, not bad input: still a readable answer, and the page stays usable
+            reply["error"] = {"code": "internal", "message": f"Something went wrong on our side ({type(e).__name__}: {e})."}
     if reply.get("error"):
         st.session_state[chat_input.REFILL] = message
     st.session_state["messages"].append(reply)

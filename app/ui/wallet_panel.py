@@ -130,6 +130,7 @@ def render(bridge: Bridge, services: Services) -> str | None:
                               format_func=names.get, key="wallet_choice")
         if choice != wallet.selected:
             bridge.choose(choice)
+            st.rerun()  # the component learns the choice on its next mount
     address = wallet.address
     if address:
         st.markdown(f"**{wallet.name or 'Wallet'}** · `{short(address)}`")

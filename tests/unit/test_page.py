@@ -228,3 +228,25 @@ def test_the_policy_is_edited_only_after_sign_in_and_bad_files_are_refused(at, t
     [x for x in at.button if x.label == "Save policy"][0].click().run()
     assert "Policy saved." in texts(at)
     assert "max_tx_usd = 50" in (tmp_path / "policy.toml").read_text()
+
+
+def test_a_bug_in_the_assistant_does_not_wedge_the_page(at, monkeypatch):
+    def broken(message, ctx):
+        raise KeyError("steps")
+        yield  # a generator, like the real one
+
+    monkeypatch.setattr(assistant, "turn", broken)
+    at.chat_input[0].set_value("what do I hold?").run()
+    assert "Something went wrong on our side (KeyError: 'steps'). (internal)" in texts(at)
+    assert at.session_state["pending_input"] is None and at.chat_input[0].value == "what do I hold?"
+    at.run()  # the next rerun does not try again
+    assert texts(at).count("(internal)") == 1
+
+
+def test_several_wallets_are_listed_and_the_choice_goes_to_the_browser(at):
+    b = Browser(at)
+    b.report(wallets=[{"uuid": "w1", "name": "Test Wallet"}, {"uuid": "w2", "name": "Other Wallet"}])
+    box = at.selectbox(key="wallet_choice")
+    assert box.options == ["Test Wallet", "Other Wallet"]
+    box.set_value("w2").run()
+    assert at.session_state["_bridge_wallet_choice"] == "w2"
