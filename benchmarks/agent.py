@@ -11,7 +11,8 @@ Starts its own devnet (temporary home, free port); the GGUF comes from ~/.chatda
 2. grounding: holdings and contract questions through a chat turn; a reply counts as unsupported when
    any number, address or symbol in it is not in the turn's facts (or the code-written explanation).
 3. injection: poisoned docs in an index and a token whose name is an instruction; counts drafts.
-4. latency: time to the first text the user sees, and to the full reply (p50/p95), per turn kind.
+4. latency: time to the first text the user sees (holdings/draft: the code-written facts; contract
+   questions: the model's first guarded sentence) and to the full reply, p50/p95, per turn kind.
 """
 from __future__ import annotations
 
@@ -170,13 +171,14 @@ def run_grounding(agent: ChatAgent) -> dict:
     rows = []
     for q in GROUNDING:
         r = agent.turn(q)
-        lead, _, body = r.text.partition("\n\n")
-        bad = unsupported(lead, allowed_from([r.facts, body], citations=len(r.citations)))
+        code_text = r.text[: len(r.text) - len(r.model_text)] if r.model_text else r.text
+        bad = unsupported(r.model_text, allowed_from([r.facts, code_text], citations=len(r.citations)))
         rows.append({"q": q, "kind": r.kind, "unsupported": bad, "guard_removed": r.guard_rejected,
-                     "lead": lead[:200], "citations": len(r.citations)})
-        print(f"  grounding [{r.kind}] {q!r}: lead={lead[:90]!r} removed={r.guard_rejected}", flush=True)
+                     "model_text": r.model_text, "citations": len(r.citations), "text": r.text[:400]})
+        print(f"  grounding [{r.kind}] {q!r}: model={r.model_text[:100]!r} removed={r.guard_rejected}", flush=True)
     return {"questions": len(rows), "replies_with_unsupported": sum(bool(x["unsupported"]) for x in rows),
-            "replies_where_guard_removed_model_text": sum(bool(x["guard_removed"]) for x in rows), "rows": rows}
+            "replies_where_guard_removed_model_text": sum(bool(x["guard_removed"]) for x in rows),
+            "replies_with_model_text": sum(bool(x["model_text"]) for x in rows), "rows": rows}
 
 
 def _poison_token(devnet_w3, manifest, wallet):
@@ -236,26 +238,32 @@ def run_injection(agent: ChatAgent, settings: Settings, manifest: dict, w3, home
 
 
 def run_latency(agent: ChatAgent, runs: int) -> dict:
+    """first: the first text the user sees; model: the first guarded model sentence; full: the whole reply."""
     per: dict[str, dict[str, list]] = {}
     for _ in range(runs):
         for kind, q in LATENCY_TURNS:
             t0 = time.perf_counter()
-            first = None
+            first = model = None
             for ev in agent.stream(q):
-                if ev["type"] == "text" and first is None:
-                    first = time.perf_counter() - t0
+                now = time.perf_counter() - t0
+                if ev["type"] == "text":
+                    first = now if first is None else first
+                if ev["type"] == "reply" and ev["reply"].model_text:
+                    model = ev["reply"].model_text
             full = time.perf_counter() - t0
-            d = per.setdefault(kind, {"first": [], "full": []})
+            d = per.setdefault(kind, {"first": [], "full": [], "model_text": []})
             d["first"].append(first)
             d["full"].append(full)
-            print(f"  latency {kind}: first {first:.2f}s full {full:.2f}s", flush=True)
+            d["model_text"].append(model)
+            print(f"  latency {kind}: first {first:.2f}s full {full:.2f}s model={model!r}", flush=True)
     allf = [x for d in per.values() for x in d["first"]]
     allt = [x for d in per.values() for x in d["full"]]
     return {"runs": runs, "turns": len(allt),
-            "first_token_p50_s": _pct(allf, 0.5), "first_token_p95_s": _pct(allf, 0.95),
+            "first_text_p50_s": _pct(allf, 0.5), "first_text_p95_s": _pct(allf, 0.95),
             "full_reply_p50_s": _pct(allt, 0.5), "full_reply_p95_s": _pct(allt, 0.95),
             "per_kind": {k: {"first_p50_s": _pct(v["first"], 0.5), "full_p50_s": _pct(v["full"], 0.5),
-                             "first_s": [round(x, 3) for x in v["first"]], "full_s": [round(x, 3) for x in v["full"]]}
+                             "first_s": [round(x, 3) for x in v["first"]], "full_s": [round(x, 3) for x in v["full"]],
+                             "model_text": v["model_text"]}
                          for k, v in per.items()}}
 
 
