@@ -3,7 +3,11 @@
 The sentences here are my own paraphrases (not the dev set), to guard generalisation; the addresses are
 fixed test addresses so expectations can be written out.
 """
+from decimal import Decimal
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.devnet import build_manifest
 from app.errors import ChatdappError
@@ -202,3 +206,32 @@ def test_intent_json_round_trip():
     for text, _ in OK:
         it = parse_intent(text, REG, M)
         assert intent_from_dict(it.to_dict()) == it
+
+
+@settings(max_examples=150, deadline=None)
+@given(sym=st.sampled_from(["ETH", "USDC", "DAI", "WBTC", "LINK", "WETH"]), whole=st.integers(0, 10**7),
+       frac=st.text(alphabet="0123456789", max_size=20), grouped=st.booleans(),
+       verb=st.sampled_from(["send {amt} {sym} to {to}", "pay {to} {amt} {sym}", "{amt} {sym} to {to} please",
+                             "could you transfer {amt} {sym} over to {to}?"]))
+def test_property_amounts_are_exact_or_refused(sym, whole, frac, grouped, verb):
+    frac = frac.rstrip("0")
+    amt = (f"{whole:,}" if grouped else str(whole)) + (f".{frac}" if frac else "")
+    text = verb.format(amt=amt, sym=sym.lower() if whole % 2 else sym, to=A)
+    dec = 18 if sym == "ETH" else M["tokens"][sym]["decimals"]
+    value = Decimal(f"{whole}.{frac}" if frac else str(whole))
+    try:
+        got = parse_intent(text, REG, M)
+    except ChatdappError as e:
+        if value == 0:
+            assert e.code == "non_positive_amount"
+        elif len(frac) > dec:
+            assert e.code == "too_many_decimals"
+        else:
+            pytest.fail(f"{text!r} refused: {e.code} {e.message}")
+        return
+    base = int(value.scaleb(dec))
+    assert value > 0 and len(frac) <= dec
+    if sym == "ETH":
+        assert got.to_dict() == {"kind": "native_transfer", "to": A, "value_wei": str(base)}
+    else:
+        assert got.to_dict() == {"kind": "erc20_transfer", "token": sym, "to": A, "amount_base": str(base)}
