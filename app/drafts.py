@@ -248,10 +248,15 @@ class Drafter:
             c = self._contract("DevNFT", nft["address"])
             try:
                 owner = c.functions.ownerOf(it.token_id).call()
-            except ContractLogicError as e:
-                raise NotFound(f"{it.collection} #{it.token_id} does not exist.") from e
-            if owner.lower() != sender.lower():
-                raise InsufficientBalance(f"You don't own {it.collection} #{it.token_id} (its owner is {checksum(owner)}).")
+            except ContractLogicError:  # no such token: the sender does not hold it either
+                owner = None
+            if owner is None or owner.lower() != sender.lower():
+                held = self._nft_ids(c, sender)
+                where = "it does not exist" if owner is None else f"its owner is {checksum(owner)}"
+                raise InsufficientBalance(
+                    f"You don't hold {it.collection} #{it.token_id} ({where}); you hold "
+                    + (", ".join(f"#{i}" for i in held) if held else "none") + ".",
+                    details={"held": [str(i) for i in held]})
             sig = "safeTransferFrom(address,address,uint256)"
             data = c.encode_abi(sig, args=[sender, it.to, it.token_id])
             steps = [self._step(sender, nft["address"], 0, data, f"Send {it.collection} #{it.token_id}")]
@@ -282,6 +287,13 @@ class Drafter:
         if isinstance(it, I.ContractCall):
             return self._contract_call(it, sender, facts)
         raise NotUnderstood(f"I can't draft a {it.kind} yet.")  # pragma: no cover
+
+    def _nft_ids(self, c, owner: str) -> list[int]:
+        try:
+            n = c.functions.balanceOf(owner).call()
+            return [c.functions.tokenOfOwnerByIndex(owner, i).call() for i in range(min(n, 50))]
+        except ContractLogicError:  # not enumerable
+            return []
 
     def _approve_if_short(self, token_c, sender: str, spender: str, amount: int, tok, who: str) -> list[Step]:
         allowance = token_c.functions.allowance(sender, spender).call()

@@ -104,7 +104,7 @@ def test_big_swap_flags_price_impact(drafter, dev):
 
 @pytest.mark.parametrize("text,code,needle", [
     (f"send 100 WBTC to {A}", "insufficient_balance", "You have 1 WBTC"),
-    (f"send DEVNFT #9 to {A}", "not_found", "does not exist"),
+    (f"send DEVNFT #9 to {A}", "insufficient_balance", "it does not exist); you hold #1, #2, #3"),
     ("withdraw 5000 usdc from the vault", "insufficient_balance", "1000 USDC"),
     ("unwrap 11 weth", "insufficient_balance", "You have 10 WETH"),
 ])
