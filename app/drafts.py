@@ -152,8 +152,14 @@ class Drafter:
         verdict = self.policy.evaluate(
             risks=risks, usd_value=usd, counterparty=facts.counterparty,
             slippage_bps=facts.slippage_bps, unlimited_approval=facts.unlimited_approval)
-        return Draft(intent, sender, self.chain_id, steps, sim, risks, verdict,
-                     I.describe(intent, self.registry), usd, quote)
+        return Draft(intent, sender, self.chain_id, steps, sim, risks, verdict, self._summary(intent), usd, quote)
+
+    def _summary(self, it: Intent) -> str:
+        if isinstance(it, (I.VaultDeposit, I.VaultWithdraw)):
+            asset = self.registry.by_symbol(self.manifest["vaults"][it.vault]["asset"])
+            amount = f"{format_units(it.assets_base, asset.decimals)} {asset.symbol}"
+            return f"Deposit {amount} into {it.vault}" if isinstance(it, I.VaultDeposit) else f"Withdraw {amount} from {it.vault}"
+        return I.describe(it, self.registry)
 
     def _usd(self, symbol: str, amount: int) -> Decimal | None:
         try:
