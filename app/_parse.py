@@ -26,7 +26,7 @@ _NUM_WORDS = {
 _SCALE_WORDS = {"hundred": 100, "thousand": 1000, "million": 10**6}
 _NUMW = "|".join(sorted(list(_NUM_WORDS) + list(_SCALE_WORDS), key=len, reverse=True))
 _NUM_RUN = re.compile(
-    rf"\b(?:an?\s+(?=(?:hundred|thousand|million)\b))?(?:{_NUMW})(?:(?:\s+and\s+|\s+|-)(?:{_NUMW}))*\b")
+    rf"(?<!\d\s)\b(?:an?\s+(?=(?:hundred|thousand|million)\b))?(?:{_NUMW})(?:(?:\s+and\s+|\s+|-)(?:{_NUMW}))*\b")
 _ART = r"(?:an?|one)\s+"
 _FRACTIONS = [  # an article is required: "half a WBTC" is an amount, "half of my DAI" is not (refused)
     (re.compile(rf"\b(\d+) and an? half\s+"), None),
@@ -46,7 +46,7 @@ _NOT_TOKENS = {
     "asap", "then", "is", "it", "each", "per", "by", "via", "back", "out", "of", "the", "a", "an", "more", "worth",
     "minutes", "minute", "mins", "min", "hours", "hour", "seconds", "days", "day", "percent", "bps", "times",
     "people", "nft", "nfts", "items", "item", "tokens", "token", "dollars", "bucks", "usd", "slippage", "right",
-    "today", "tomorrow", "me", "my", "your", "them", "him", "her", "us", "so", "but", "if", "thanks", "thx",
+    "today", "tomorrow", "me", "my", "your", "them", "him", "her", "us", "so", "but", "if", "thanks", "thx", "hundred",
 }
 _FILLERS = ("of my ", "of the ", "of your ", "of ", "worth of ", "more ", "whole ")
 # All-caps words that are ordinary English or jargon, never token symbols.

@@ -57,6 +57,7 @@ OK = [
     (f"transfer point five eth to {A}", {"kind": "native_transfer", "to": A, "value_wei": str(E18 // 2)}),
     (f"send two point two five eth to {A}", {"kind": "native_transfer", "to": A, "value_wei": str(225 * 10**16)}),
     (f"send 1½ eth to {A}", {"kind": "native_transfer", "to": A, "value_wei": str(3 * E18 // 2)}),
+    (f"send 5 thousand dai to {A}", {"kind": "erc20_transfer", "token": "DAI", "to": A, "amount_base": str(5000 * E18)}),
     (f"99.99 USDC to {A}", {"kind": "erc20_transfer", "token": "USDC", "to": A, "amount_base": "99990000"}),
     # approvals and revokes
     (f"approve the router to spend 250 USDC", {"kind": "erc20_approve", "token": "USDC", "spender": ROUTER,
