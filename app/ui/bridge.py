@@ -154,6 +154,10 @@ class Bridge:
         return out
 
     # --- wallet choice and connection ---------------------------------------------------------
+    @property
+    def choice(self) -> str | None:
+        return self.state.get(_CHOICE)
+
     def choose(self, wallet_uuid: str | None) -> None:
         self.state[_CHOICE] = wallet_uuid
 

@@ -128,7 +128,7 @@ def render(bridge: Bridge, services: Services) -> str | None:
         ids = list(names)
         choice = st.selectbox("Wallet", ids, index=ids.index(wallet.selected) if wallet.selected in ids else 0,
                               format_func=names.get, key="wallet_choice")
-        if choice != wallet.selected:
+        if choice != wallet.selected and choice != bridge.choice:
             bridge.choose(choice)
             st.rerun()  # the component learns the choice on its next mount
     address = wallet.address
