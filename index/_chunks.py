@@ -35,6 +35,7 @@ class Chunk:
     canonical: str | None = None
     params: list[str] = field(default_factory=list)
     also_in: list[str] = field(default_factory=list)
+    overloads: list[str] = field(default_factory=list)  # other signatures of the same name, with lines
     id: str = ""
 
     def __post_init__(self):
@@ -50,7 +51,10 @@ class Chunk:
     @property
     def text(self) -> str:
         """What a reader (or the LLM) sees: signature, then the documentation."""
-        return f"{self.signature}\n{self.doc}".strip() if self.kind != "doc" else self.doc
+        if self.kind == "doc":
+            return self.doc
+        more = "".join(f"\n{o}" for o in self.overloads)
+        return f"{self.signature}{more}\n{self.doc}".strip()
 
     def embed_text(self) -> str:
         if self.kind == "doc":
@@ -183,6 +187,16 @@ def fold(records: list[Record], existing: list[Chunk], graph: dict[str, dict[str
     for r in plain:
         c = _from_record(r)
         if c.id in seen_ids:
+            folded += 1
+            continue
+        # Overloads (ECDSA.recover x3) are one member: one chunk listing every signature.
+        twin = by_member.get((r.contract, r.kind, r.member))
+        if twin is not None and twin.source == r.source and r.kind in ("function", "event", "error", "modifier"):
+            entry = f"{r.signature} (L{r.lines[0]}-L{r.lines[1]})"
+            if entry not in twin.overloads and r.signature != twin.signature:
+                twin.overloads.append(entry)
+            if r.canonical:
+                by_sig.setdefault((_fold_kind(r.kind), r.canonical), []).append(twin)
             folded += 1
             continue
         seen_ids.add(c.id)

@@ -97,6 +97,12 @@ KIND_HINTS: list[tuple[str, str]] = [
 ]
 _KIND_HINTS = [(k, re.compile(p, re.I)) for k, p in KIND_HINTS]
 _IDENT_IN_QUERY = re.compile(r"\b(?:[a-z]+[A-Z]\w*|[A-Z][a-z]+[A-Z]\w*|[A-Z]{2,}\w*|_\w+)\b")
+# Swap direction (Uniswap naming: swapExactTokensForETH fixes the input, swapTokensForExactETH
+# the output): "as many as possible" / "spend exactly" vs "receive exactly" / "as few as possible".
+_EXACT_OUT = re.compile(r"(?:receive|get|buy|want|end up with|obtain)\s+(?:an?\s+|the\s+)?(?:exact|exactly|fixed|specific|precise)"
+                        r"|as (?:few|little)\b.*\bas possible|at most", re.I)
+_EXACT_IN = re.compile(r"(?:spend|sell|swap|trade|pay|put in|use|send)\s+(?:an?\s+|the\s+|my\s+)?(?:exact|exactly|fixed|specific|precise)"
+                       r"|as (?:many|much)\b.*\bas possible|at least", re.I)
 _TEST_PATH = re.compile(r"/(?:test|mocks?|examples?)/")
 _NAME_STOP = frozenset("for with to from of and or by on in at the a an".split())
 
@@ -114,6 +120,7 @@ class Weights:
     name: float = 0.28  # share of the member name's words the question says (in order)
     name_extra: float = 0.1  # per further matched word: previewDeposit over deposit
     context: float = 0.1  # the question names the contract's family (ERC-721, Uniswap pair ...)
+    direction: float = 0.3  # swap side fixed by the question matches the name
     internal: float = 0.33  # internal/private helper outside a library
     underscore: float = 0.29
     test_code: float = 0.09  # test/example/mock contracts
@@ -131,6 +138,7 @@ class Query:
     kinds: set[str] = field(default_factory=set)
     idents: set[str] = field(default_factory=set)
     wants_internal: bool = False
+    direction: str | None = None  # "in" | "out": which side of a swap the question fixes
 
 
 _NEGATION = re.compile(r"\b(?:without|instead of|rather than)\s+((?:\w+\s+){0,3}\w+)", re.I)
@@ -156,8 +164,11 @@ def analyze(text: str, *, bridge: bool = True) -> Query:
     kinds = {k for k, rx in _KIND_HINTS if rx.search(text)}
     idents = {m.group(0).lower() for m in _IDENT_IN_QUERY.finditer(text)}
     dense = text if not extra else f"{text} ({' '.join(dict.fromkeys(extra))})"
-    return Query(text, toks + [t for w in extra for t in tokens(w)], dense, seq, kinds, idents,
-                 bool(re.search(r"\binternal\b", text, re.I)))
+    out_, in_ = bool(_EXACT_OUT.search(text)), bool(_EXACT_IN.search(text))
+    direction = "out" if out_ and not in_ else ("in" if in_ and not out_ else None)
+    bridged = [t for w in dict.fromkeys(extra) for t in tokens(w)]
+    return Query(text, toks + [t for t in dict.fromkeys(bridged) if t not in toks], dense, seq, kinds, idents,
+                 bool(re.search(r"\binternal\b", text, re.I)), direction)
 
 
 def _lcs(a: list[str], b: list[str]) -> int:
@@ -228,6 +239,9 @@ def _adjust(q: Query, c: Chunk, w: Weights) -> float:
         s += w.name * share + w.name_extra * min(max(n - 1, 0), 3)
         if context_words(q.seq, c.contract):
             s += w.context
+        if q.direction and "Exact" in c.member:
+            fixed_out = "ForExact" in c.member
+            s += w.direction if fixed_out == (q.direction == "out") else -w.direction
     if not q.wants_internal:
         if c.kind in ("function", "variable") and c.visibility in ("internal", "private") and c.contract_kind != "library":
             s -= w.internal
