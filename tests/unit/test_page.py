@@ -250,3 +250,21 @@ def test_several_wallets_are_listed_and_the_choice_goes_to_the_browser(at):
     assert box.options == ["Test Wallet", "Other Wallet"]
     box.set_value("w2").run()
     assert at.session_state["_bridge_wallet_choice"] == "w2"
+
+
+def test_earlier_conversations_of_the_signed_in_address_are_listed(at, tmp_path):
+    from app.store import Store
+    from app.ui.accountability import remember_session
+
+    store = Store(tmp_path / "chatdapp.db")
+    store.record_turn("old-session", "user", "what did I hold last week?", wallet=DEV)
+    remember_session(tmp_path, DEV, "old-session", "what did I hold last week?")
+    store.record_turn("someone-else", "user", "a stranger's secret", wallet=Account.from_key(OTHER_KEY).address)
+    remember_session(tmp_path, Account.from_key(OTHER_KEY).address, "someone-else", "a stranger's secret")
+    b = connected(at)
+    at.session_state["tab"] = at.tabs[2].label
+    at.run()
+    assert "what did I hold last week?" not in texts(at)  # not before sign-in
+    sign_in(b)
+    assert "what did I hold last week?" in texts(at)
+    assert "a stranger's secret" not in texts(at)
