@@ -88,7 +88,8 @@ _UNLIMITED = re.compile(
 _OUTPUT_VERBS = {"buy", "get", "want", "need", "receive", "acquire", "purchase", "obtain", "grab"}
 _INPUT_VERBS = {"sell", "swap", "trade", "dump", "convert", "exchange", "spend", "use", "turn", "change", "flip"}
 _SKIP_BACK = {"me", "myself", "us", "some", "my", "the", "all", "of", "exactly", "at", "least", "to", "i'd", "like"}
-_OUT_MARKERS = {"for", "into", "to", "->", "as", "some", "buy", "get", "want", "need", "receive", "purchase", "on"}
+_OUT_MARKERS = {"for", "into", "to", "->", "as", "some", "buy", "get", "want", "need", "receive", "purchase", "on",
+                "worth"}
 
 _ADDR_LIKE = re.compile(r"(?<![0-9a-zA-Z])0[xX][0-9a-zA-Z]*")
 _BARE_HEX40 = re.compile(r"(?<![0-9a-zA-Z])[0-9a-fA-F]{40}(?![0-9a-zA-Z])")
@@ -344,6 +345,8 @@ class Parser:
             return self._unwrap(f, I)
         if _WRAP.search(s):
             return self._wrap(f, I)
+        if "VAULT" in f.named and "ROUTER" in f.named and not _APPROVE.search(s):
+            raise Ambiguous("Your message names both the vault and the router; which one do you mean?")
         if "VAULT" in f.named and not f.addresses:
             if _WITHDRAW.search(s):
                 if _DEPOSIT.search(s) and re.search(r"\b(deposit\w*|put|stake)\b", s):
@@ -352,9 +355,9 @@ class Parser:
             if _DEPOSIT.search(s):
                 return self._vault(f, I, deposit=True)
             raise Ambiguous("What should happen with the vault: a deposit or a withdrawal?")
-        if not f.addresses and re.search(r"\bdeposit\w*\b", s) and not _SWAP.search(s):
+        if not f.addresses and not f.named and re.search(r"\bdeposit\w*\b", s) and not _SWAP.search(s):
             return self._vault(f, I, deposit=True)
-        if not f.addresses and re.search(r"\bwithdraw\w*\b", s) and not _SWAP.search(s):
+        if not f.addresses and not f.named and re.search(r"\bwithdraw\w*\b", s) and not _SWAP.search(s):
             return self._vault(f, I, deposit=False)
         tokens = {m.symbol for m in f.bare} | {a.unit for a in f.amounts if a.unit}
         if not f.addresses and (len(tokens) >= 2 or _SWAP.search(s)):
@@ -409,12 +412,13 @@ class Parser:
         tok = self.registry.by_symbol(amt.unit)
         return I.Erc20Transfer(token=tok.symbol, to=to, amount_base=base)
 
-    def _spender(self, f: Facts) -> tuple[str, str | None]:
+    def _spender(self, f: Facts, revoke: bool = False) -> tuple[str, str | None]:
         options = [(a, None) for a in f.addresses] + [(self.named_address(n), n) for n in sorted(f.named)]
         if len(options) > 1:
             raise Ambiguous("Your message names more than one possible spender; which one?")
         if not options:
-            raise Ambiguous("Who should get the allowance? Name the router, the vault or paste an address.")
+            raise Ambiguous(("Whose allowance should I revoke?" if revoke else "Who should get the allowance?")
+                            + " Name the router, the vault or paste an address.")
         return options[0]
 
     def _approval_token(self, f: Facts, amt: Amount | None) -> str:
@@ -430,7 +434,7 @@ class Parser:
     def _revoke(self, f: Facts, I):
         if [a for a in f.amounts if a.unit]:
             raise Ambiguous("A revoke sets the allowance to zero; your message also has an amount.")
-        spender, label = self._spender(f)
+        spender, label = self._spender(f, revoke=True)
         return I.Erc20Revoke(token=self._approval_token(f, None), spender=spender, spender_label=label)
 
     def _approve(self, f: Facts, I):

@@ -108,6 +108,8 @@ OK = [
                                                    "amount_in_base": "1000000000", "slippage_bps": 100}),
     ("i want some dai, use 0.1 eth for it", {"kind": "swap_exact_in", "token_in": "ETH", "token_out": "DAI",
                                              "amount_in_base": str(E18 // 10), "slippage_bps": None}),
+    ("buy 0.5 eth worth of link", {"kind": "swap_exact_in", "token_in": "ETH", "token_out": "LINK",
+                                   "amount_in_base": str(E18 // 2), "slippage_bps": None}),
     ("turn 2.5k dai into usdc", {"kind": "swap_exact_in", "token_in": "DAI", "token_out": "USDC",
                                  "amount_in_base": str(2500 * E18), "slippage_bps": None}),
     # vault
@@ -175,6 +177,8 @@ REFUSE = [
     ("approve 100 usdc and deposit it into the vault", "ambiguous"),
     ("approve 500 usdc", "ambiguous"),
     ("deposit 1 eth into the vault", "ambiguous"),
+    ("deposit 50 usdc into uniswap", "not_understood"),
+    ("swap 1 eth for usdc then deposit it into the vault", "ambiguous"),
     ("withdraw 2 weth from the vault", "ambiguous"),
     (f"send one of my NFTs to {A}", "ambiguous"),
     (f"send 1 DEVNFT to {A}", "ambiguous"),
