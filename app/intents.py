@@ -262,7 +262,11 @@ def intent_from_candidate(text: str, candidate: dict, registry: TokenRegistry, m
             return NativeTransfer(to=need_address(c["to"]), value_wei=need_amount("ETH", "value_wei"))
         if kind == "erc20_transfer":
             sym = need_symbol(c["token"])
+            if sym == "ETH":  # the model filed a native transfer under the token kind
+                return NativeTransfer(to=need_address(c["to"]), value_wei=need_amount("ETH", "value_wei"))
             return Erc20Transfer(token=sym, to=need_address(c["to"]), amount_base=need_amount(sym, "amount_base"))
+        if kind in ("erc20_approve", "erc20_revoke") and c.get("token") and registry.by_symbol(str(c["token"])).is_native:
+            raise Ambiguous("ETH has no allowances; did you mean WETH?")
         if kind == "erc20_approve":
             sym = need_symbol(c["token"])
             spender, label = need_spender()

@@ -28,6 +28,8 @@ def test_accepts_a_candidate_the_text_supports():
         "kind": "native_transfer", "to": A, "value_wei": str(10**17 * 5)}
     assert cand("USDC: 99.99, send to " + A, {"kind": "erc20_transfer", "token": "usdc", "amount": "99.99", "to": A}) == {
         "kind": "erc20_transfer", "token": "USDC", "to": A, "amount_base": "99990000"}
+    assert cand(f"eth 0.25, send it to {A}", {"kind": "erc20_transfer", "token": "ETH", "amount": "0.25", "to": A}) == {
+        "kind": "native_transfer", "to": A, "value_wei": str(25 * 10**16)}
     assert cand("router gets unlimited usdc approval", {"kind": "erc20_approve", "token": "USDC", "spender": "ROUTER",
                                                             "unlimited": True})["amount_base"] == str(2**256 - 1)
 
@@ -43,6 +45,7 @@ def test_accepts_a_candidate_the_text_supports():
     (f"send 5 DAI to {A}", {"kind": "erc20_transfer", "token": "DAI", "amount": "50", "to": A}),  # wrong amount
     ("approve 100 dai for the router", {"kind": "erc20_approve", "token": "DAI", "spender": "ROUTER", "unlimited": True}),
     ("swap 1 eth for usdc", {"kind": "swap_exact_in", "token_in": "ETH", "token_out": "DAI", "amount": "1"}),
+    ("approve the router for 1 eth", {"kind": "erc20_approve", "token": "ETH", "spender": "ROUTER", "amount": "1"}),
     ("hello there", {"kind": "unknown"}),
     ("hello there", None),
 ])
