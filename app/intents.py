@@ -265,7 +265,8 @@ def intent_from_candidate(text: str, candidate: dict, registry: TokenRegistry, m
             if sym == "ETH":  # the model filed a native transfer under the token kind
                 return NativeTransfer(to=need_address(c["to"]), value_wei=need_amount("ETH", "value_wei"))
             return Erc20Transfer(token=sym, to=need_address(c["to"]), amount_base=need_amount(sym, "amount_base"))
-        if kind in ("erc20_approve", "erc20_revoke") and c.get("token") and registry.by_symbol(str(c["token"])).is_native:
+        token_sym = str(c.get("token", ""))
+        if kind in ("erc20_approve", "erc20_revoke") and token_sym and registry.by_symbol(token_sym).is_native:
             raise Ambiguous("ETH has no allowances; did you mean WETH?")
         if kind == "erc20_approve":
             sym = need_symbol(c["token"])

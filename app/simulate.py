@@ -96,7 +96,9 @@ class Simulator:
         with rpc_errors():
             resp = self.w3.provider.make_request("eth_simulateV1", payload)
         if "error" in resp or not resp.get("result"):
-            self._v1 = False
+            err = resp.get("error") or {}
+            if err.get("code") == -32601 or "not" in str(err.get("message", "")).lower():
+                self._v1 = False  # the node has no eth_simulateV1: don't ask again
             return None
         self._v1 = True
         results: list[StepResult] = []
