@@ -104,7 +104,7 @@ _EXACT_OUT = re.compile(r"(?:receive|get|buy|want|end up with|obtain)\s+(?:an?\s
 _EXACT_IN = re.compile(r"(?:spend|sell|swap|trade|pay|put in|use|send)\s+(?:an?\s+|the\s+|my\s+)?(?:exact|exactly|fixed|specific|precise)"
                        r"|as (?:many|much)\b.*\bas possible|at least", re.I)
 _TEST_PATH = re.compile(r"/(?:test|mocks?|examples?)/")
-_NAME_STOP = frozenset("for with to from of and or by on in at the a an".split())
+_NAME_STOP = frozenset("for with to from of and or by on at the a an".split())
 
 
 @dataclass
@@ -114,16 +114,17 @@ class Weights:
     rrf_k: float = 21.0
     dense: float = 1.3
     lexical: float = 0.66
-    kind: float = 0.48  # member kind the question asks for
-    kind_miss: float = 0.45  # penalty when the question asks for a kind and this is another
-    ident: float = 1.0  # an identifier written in the question equals the member / contract
+    kind: float = 0.98  # member kind the question asks for
+    kind_miss: float = 0.37  # penalty when the question asks for a kind and this is another
+    unasked_kind: float = 0.49  # an event/error when the question asks for neither
+    ident: float = 0.75  # an identifier written in the question equals the member / contract
     name: float = 0.28  # share of the member name's words the question says (in order)
     name_extra: float = 0.1  # per further matched word: previewDeposit over deposit
-    context: float = 0.1  # the question names the contract's family (ERC-721, Uniswap pair ...)
+    context: float = 0.44  # the question names the contract's family (ERC-721, Uniswap pair ...)
     direction: float = 0.3  # swap side fixed by the question matches the name
     internal: float = 0.33  # internal/private helper outside a library
     underscore: float = 0.29
-    test_code: float = 0.09  # test/example/mock contracts
+    test_code: float = 0.28  # test/example/mock contracts
     contract_chunk: float = 0.73  # a whole-contract chunk when a member is wanted
     doc_chunk: float = 0.05
     candidates: int = 100
@@ -227,6 +228,8 @@ def _adjust(q: Query, c: Chunk, w: Weights) -> float:
             s += w.kind
         elif c.kind in ("function", "event", "error", "modifier", "variable"):
             s -= w.kind_miss
+    elif c.kind in ("event", "error"):
+        s -= w.unasked_kind  # "how do I ..." wants something to call, not a log or a revert
     if q.idents:
         # A name in the question is the answer only if it is of the kind asked for; "what error
         # does a nonReentrant function revert with" names the modifier as context.
