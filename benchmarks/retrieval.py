@@ -75,7 +75,7 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "chatdapp" / "retrieval-corpus")
     ap.add_argument("--sets", nargs="*", type=Path, default=[
         EVAL / "retrieval-dev.jsonl", REPO / "benchmarks/retrieval_heldout.jsonl",
-        REPO / "benchmarks/retrieval_heldout2.jsonl"])
+        REPO / "benchmarks/retrieval_heldout2.jsonl", REPO / "benchmarks/retrieval_heldout3.jsonl"])
     ap.add_argument("--reuse", action="store_true", help="reuse the built index (no build timing)")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks/results/retrieval.json")
     args = ap.parse_args()

@@ -10,6 +10,7 @@ wraps it in delimiters for a prompt.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -44,9 +45,9 @@ class Hit:
     untrusted: bool = True  # retrieved text is data, never instructions
 
     def citation(self) -> str:
+        """"Contract.member (source:Lstart-Lend)"; ABI entries have no lines."""
         where = self.source + (f":L{self.lines[0]}-L{self.lines[1]}" if self.lines else "")
-        pkg = f" [{self.package}]" if self.package and not self.source.startswith(self.package.rsplit("@", 1)[0]) else ""
-        return f"{self.contract}.{self.member} ({where}){pkg}"
+        return f"{self.contract}.{self.member} ({where})"
 
     def to_dict(self) -> dict:
         return {
@@ -104,11 +105,14 @@ class Index:
                 problems.append(Problem(str(f), f"{type(e).__name__}: {e}"))
             if progress:
                 progress(n, len(files))
+        mutable = lambda: [(len(c.also_in), c.selector, len(c.overloads)) for c in self.chunks]  # noqa: E731
+        before, graph_before = mutable(), json.dumps(self.graph, sort_keys=True)
         new, folded = fold(records, self.chunks, self.graph)
+        changed = mutable() != before or json.dumps(self.graph, sort_keys=True) != graph_before
         self.last_build = BuildReport(len(new), folded, len(records), len(files), problems)
         if not files and problems:
             raise NotFound("; ".join(f"{p.path}: {p.message}" for p in problems), details={"problems": len(problems)})
-        if new or folded:
+        if new or changed:
             vecs = self.embedder.encode([c.embed_text() for c in new], building=True) if new else \
                 np.zeros((0, self.embedder.dim), np.float32)
             self.chunks = self.chunks + new
@@ -140,6 +144,8 @@ class Index:
         """Top-k hits. mode: hybrid | dense | lexical (the last two for measurement)."""
         if not query or not query.strip():
             raise ChatdappError("empty search query", code="invalid_input")
+        if mode not in ("hybrid", "dense", "lexical"):
+            raise ChatdappError(f"unknown search mode {mode!r}", code="invalid_input")
         if not self.chunks:
             return []
         q = analyze(query, bridge=bridge)
@@ -177,9 +183,11 @@ def open_index(path, *, embedder=None, model: str = DEFAULT_MODEL, weights: Weig
 
 
 def default_index(settings_home, *, embedder=None, project_root: Path | None = None) -> Index:
-    """The index of the project's own contracts and docs under settings_home/index (built on first use)."""
+    """The index of the project's own contracts and docs under settings_home/index.
+
+    Built on first use; later calls re-read the (few) project files and embed only what changed.
+    """
     root = project_root or Path(__file__).resolve().parents[1]
     idx = open_index(Path(settings_home) / "index", embedder=embedder)
-    if not idx.chunks:
-        idx.add([root / p for p in PROJECT_SOURCES if (root / p).exists()])
+    idx.add([root / p for p in PROJECT_SOURCES if (root / p).exists()])
     return idx

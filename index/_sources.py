@@ -5,6 +5,7 @@ Bad files never abort a build: they are reported in `Problem`s next to the recor
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -74,21 +75,25 @@ def iter_files(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
     return files, problems
 
 
-def package_of(path: Path, _cache: dict = {}) -> tuple[str, Path | None]:
+def package_of(path: Path) -> tuple[str, Path | None]:
     """(name@version, package root) of the nearest package.json with a name, else ("", None)."""
     for d in path.resolve().parents:
-        if d in _cache:
-            return _cache[d]
-        pj = d / "package.json"
-        if pj.is_file():
-            try:
-                meta = json.loads(pj.read_text())
-                if meta.get("name"):
-                    _cache[d] = (f"{meta['name']}@{meta.get('version', '0')}", d)
-                    return _cache[d]
-            except (OSError, ValueError):
-                pass
+        found = _package_at(d)
+        if found:
+            return found, d
     return "", None
+
+
+@functools.lru_cache(maxsize=4096)
+def _package_at(d: Path) -> str:
+    pj = d / "package.json"
+    if not pj.is_file():
+        return ""
+    try:
+        meta = json.loads(pj.read_text())
+    except (OSError, ValueError):
+        return ""
+    return f"{meta['name']}@{meta.get('version', '0')}" if isinstance(meta, dict) and meta.get("name") else ""
 
 
 def read_file(path: Path, root: Path | None = None) -> list[Record]:

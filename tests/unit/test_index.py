@@ -218,3 +218,16 @@ def test_empty_query_is_an_input_error(tmp_path):
     with pytest.raises(ChatdappError) as e:
         _idx(tmp_path).search("   ")
     assert e.value.code == "invalid_input"
+
+
+def test_default_index_covers_the_project_and_is_built_once(tmp_path):
+    from index import default_index
+
+    idx = default_index(tmp_path, embedder=HashingEmbedder())
+    contracts = {c.contract for c in idx.chunks}
+    assert {"ConversationLog", "DevVault", "UniswapV2Router02"} <= contracts
+    assert any(c.kind == "doc" and c.source.endswith("README.md") for c in idx.chunks)
+    stamp = (tmp_path / "index/manifest.json").stat().st_mtime_ns
+    again = default_index(tmp_path, embedder=HashingEmbedder())
+    assert len(again.chunks) == len(idx.chunks)
+    assert (tmp_path / "index/manifest.json").stat().st_mtime_ns == stamp  # nothing re-embedded or rewritten
