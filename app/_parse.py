@@ -30,14 +30,15 @@ _NUM_RUN = re.compile(
 _ART = r"(?:an?|one)\s+"
 _FRACTIONS = [  # an article is required: "half a WBTC" is an amount, "half of my DAI" is not (refused)
     (re.compile(rf"\b(\d+) and an? half\s+"), None),
-    (re.compile(rf"\b(?:an?\s+|one\s+)?half\s+(?:of\s+)?{_ART}"), "0.5 "),
-    (re.compile(r"\b(?:a|one)\s+half\s+(?!of\b|my\b|the\b|your\b|it\b|hour\b)(?=[a-z])"), "0.5 "),
-    (re.compile(rf"\b(?:an?\s+|one\s+)?quarter\s+(?:of\s+)?{_ART}"), "0.25 "),
+    (re.compile(rf"\b(?:an?\s+|one\s+|1\s+)?half\s+(?:of\s+)?{_ART}"), "0.5 "),
+    (re.compile(r"\b(?:a|one|1)\s+half\s+(?!of\b|my\b|the\b|your\b|it\b|hour\b)(?=[a-z])"), "0.5 "),
+    (re.compile(r"\b(?:a|one|1)\s+quarter\s+(?!of\b|my\b|the\b|your\b|it\b|hour\b)(?=[a-z])"), "0.25 "),
+    (re.compile(rf"\b(?:an?\s+|one\s+|1\s+)?quarter\s+(?:of\s+)?{_ART}"), "0.25 "),
     (re.compile(rf"\bthree\s+quarters?\s+(?:of\s+)?{_ART}"), "0.75 "),
-    (re.compile(rf"\b(?:an?\s+|one\s+)tenth\s+(?:of\s+)?{_ART}"), "0.1 "),
-    (re.compile(rf"\b(?:an?\s+|one\s+)fifth\s+(?:of\s+)?{_ART}"), "0.2 "),
-    (re.compile(rf"\b(?:an?\s+|one\s+)hundredth\s+(?:of\s+)?{_ART}"), "0.01 "),
-    (re.compile(rf"\b(?:an?\s+|one\s+)thousandth\s+(?:of\s+)?{_ART}"), "0.001 "),
+    (re.compile(rf"\b(?:an?\s+|one\s+|1\s+)tenth\s+(?:of\s+)?{_ART}"), "0.1 "),
+    (re.compile(rf"\b(?:an?\s+|one\s+|1\s+)fifth\s+(?:of\s+)?{_ART}"), "0.2 "),
+    (re.compile(rf"\b(?:an?\s+|one\s+|1\s+)hundredth\s+(?:of\s+)?{_ART}"), "0.01 "),
+    (re.compile(rf"\b(?:an?\s+|one\s+|1\s+)thousandth\s+(?:of\s+)?{_ART}"), "0.001 "),
 ]
 _NATIVE_UNITS = {"eth": 18, "ether": 18, "ethers": 18, "ethereum": 18, "wei": 0, "gwei": 9}
 # Words that may follow a number without being a token (so they are neither a unit nor an unknown token).
@@ -74,7 +75,9 @@ _APPROVE = re.compile(
     r"\b(approv\w*|allowance|authori[sz]\w*|permission|permit|spending (?:cap|limit|rights))\b|"
     r"\b(grant|give)\b[^.]*\b(unlimited|infinite)\b|"
     r"\b(allow|let|enable)\s+(?:the\s+|my\s+)?(?:uniswap(?:\s+v2)?(?:\s+router)?|router|vault|vusdc|addrx\d+|it)\s+"
-    r"(?:to\s+)?(spend|use|pull|take|move|transfer|access|withdraw|draw|charge|debit)\b")
+    r"(?:to\s+)?(spend|use|pull|take|move|transfer|access|withdraw|draw|charge|debit)\b|"
+    r"\b(?:uniswap(?:\s+v2)?(?:\s+router)?|router|vault|vusdc|addrx\d+)\s+(?:can|may|could|is allowed to|gets to)\s+"
+    r"(spend|use|pull|take|move|access)\b")
 _WRAP = re.compile(r"\b(wrap|wrapping|wrapped)\b")
 _UNWRAP = re.compile(r"\b(unwrap\w*)\b")
 _DEPOSIT = re.compile(r"\b(deposit\w*|put|stake|supply|invest|park|lock|add|move|place|stick|stash)\b")
@@ -237,6 +240,7 @@ class Parser:
              .replace("\u00a0", " "))
         s = re.sub(r"(?<=\w)->", " ->", s)
         s = re.sub(r"->(?=\w)", "-> ", s)
+        s = re.sub(r"->\s*(addrx\d+)", r"to \1", s)  # an arrow pointing at an address names the recipient
         for name, sym in self.aliases:
             s = re.sub(rf"\b{re.escape(name)}\b", sym, s)
         s = re.sub(r"\bdev\s+nft\b", "devnft", s)
@@ -366,6 +370,9 @@ class Parser:
             return self._transfer(f, I)
         if not f.addresses and _TRANSFER.search(s) and f.amounts:
             raise Ambiguous("Who should receive it? Paste the recipient's 0x address.")
+        for word in re.findall(r"\bsome\s+([a-z][a-z0-9]*)", s):  # "I want some doge for 10 eth"
+            if word not in _NOT_TOKENS and word not in _SKIP_BACK and self._unit(word) is None:
+                raise UnknownToken(f"I don't know a token called '{word}'.")
         raise NotUnderstood("I couldn't read a transaction in that. Try e.g. 'send 5 USDC to 0x...'.")
 
     # --- kinds --------------------------------------------------------------------------------------
