@@ -150,7 +150,8 @@ class Drafter:
         risks = assess(facts)
         usd = self._usd(*usd_asset) if usd_asset else Decimal(0)
         verdict = self.policy.evaluate(
-            risks=risks, usd_value=usd, counterparty=facts.counterparty,
+            risks=risks, usd_value=usd,
+            counterparty=None if isinstance(intent, I.Erc20Revoke) else facts.counterparty,  # revoking is always allowed
             slippage_bps=facts.slippage_bps, unlimited_approval=facts.unlimited_approval)
         return Draft(intent, sender, self.chain_id, steps, sim, risks, verdict, self._summary(intent), usd, quote)
 

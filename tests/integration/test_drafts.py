@@ -123,6 +123,9 @@ def test_policy_block_makes_a_draft_unsendable(w3, reg, manifest, dev):
     strict = Drafter(w3, reg, manifest, Policy(max_tx_usd=Decimal(10)))
     d = draft_text(strict, f"send 19.99 usdc to {A}", dev)
     assert d.policy.verdict == BLOCK and not d.sendable and d.to_dict()["sendable"] is False
+    deny = Drafter(w3, reg, manifest, Policy(deny=[A]))
+    assert draft_text(deny, f"approve {A} for 5 dai", dev).policy.verdict == BLOCK
+    assert draft_text(deny, f"revoke {A}'s dai allowance", dev).sendable  # taking a permission back is never blocked
     loose = Drafter(w3, reg, manifest, Policy())
     d = loose.draft(ContractCall(to=manifest["tokens"]["USDC"]["address"], function="transfer(address,uint256)",
                                  args=[A, str(10**30)]), dev)
