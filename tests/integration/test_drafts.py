@@ -67,17 +67,21 @@ def test_native_transfer_has_no_data_and_exact_gas(drafter, dev):
 
 def test_vault_deposit_approves_first_then_not(w3, drafter, dev, manifest, chain_snapshot):
     vault = manifest["contracts"]["vUSDC"]
+    usdc = w3.eth.contract(address=manifest["tokens"]["USDC"]["address"], abi=contracts.abi("DemoToken"))
+    w3.eth.wait_for_transaction_receipt(usdc.functions.approve(vault, 0).transact({"from": dev}))
     d = draft_text(drafter, "deposit 2000 usdc into the vault", dev)
     assert [s.function for s in d.steps] == ["approve(address,uint256)", "deposit(uint256,address)"]
     assert d.steps[0].args == [vault, "2000000000"] and d.steps[1].args == ["2000000000", dev]
-    usdc = w3.eth.contract(address=manifest["tokens"]["USDC"]["address"], abi=contracts.abi("DemoToken"))
     w3.eth.wait_for_transaction_receipt(usdc.functions.approve(vault, 5000 * 10**6).transact({"from": dev}))
     d2 = draft_text(drafter, "deposit 2000 usdc into the vault", dev)
     assert [s.function for s in d2.steps] == ["deposit(uint256,address)"]
 
 
-def test_swap_quote_route_slippage_deadline(w3, drafter, dev, manifest):
+def test_swap_quote_route_slippage_deadline(w3, drafter, dev, manifest, chain_snapshot):
     t = manifest["tokens"]
+    link = w3.eth.contract(address=t["LINK"]["address"], abi=contracts.abi("DemoToken"))
+    router = manifest["contracts"]["UniswapV2Router02"]
+    w3.eth.wait_for_transaction_receipt(link.functions.approve(router, 0).transact({"from": dev}))
     d = draft_text(drafter, "swap 100 link for wbtc", dev)
     s, dec = _last(d, drafter.book)
     assert s.function.startswith("swapExactTokensForTokens(") and d.steps[0].function == "approve(address,uint256)"
