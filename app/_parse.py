@@ -88,6 +88,9 @@ _NEGATION = re.compile(r"\b(don'?t|do not|never|not|cancel|undo|stop|without)\b"
 _UNLIMITED = re.compile(
     r"\b(infinite|unlimited|max|maximum|maximal|limitless|uncapped|unrestricted|no limit|endless|"
     r"as much(?: [a-z]+)? as (?:it|they|he|she) (?:wants?|needs?|likes?)|any amount)\b")
+_STOP_SLOT = {"router", "vault", "uniswap", "unlimited", "infinite", "max", "spending", "approval", "allowance",
+              "permission", "rights", "access", "all", "any", "v2", "an", "its", "their", "this", "that", "dex",
+              "wallet", "account", "tokens", "token", "funds", "coins", "approvals", "allowances"}
 _OUTPUT_VERBS = {"buy", "get", "want", "need", "receive", "acquire", "purchase", "obtain", "grab"}
 _INPUT_VERBS = {"sell", "swap", "trade", "dump", "convert", "exchange", "spend", "use", "turn", "change", "flip"}
 _SKIP_BACK = {"me", "myself", "us", "some", "my", "the", "all", "of", "exactly", "at", "least", "to", "i'd", "like"}
@@ -430,7 +433,13 @@ class Parser:
 
     def _approval_token(self, f: Facts, amt: Amount | None) -> str:
         syms = {m.symbol for m in f.bare} | ({amt.unit} if amt else set())
-        # the vault's own share symbol names the spender, not the token (handled in extract)
+        if not syms:  # "revoke shib approval for the router": the token slot holds a word we don't know
+            slots = re.findall(r"\b([a-z][a-z0-9]*)(?:'s)?\s+(?:approval|allowance|spending|permission)", f.text) + \
+                re.findall(r"\b(?:my|of|for|on|unlimited|infinite|max|maximum)\s+([a-z][a-z0-9]*)\b", f.text)
+            for word in slots:
+                if word not in _NOT_TOKENS and word not in _SKIP_BACK and word not in _STOP_SLOT and \
+                        not word.startswith("addrx") and self._unit(word) is None:
+                    raise UnknownToken(f"I don't know a token called '{word}'.")
         if len(syms) != 1:
             raise Ambiguous("Which token is the allowance for?" if not syms else "Your message mentions more than one token.")
         sym = syms.pop()
