@@ -532,7 +532,8 @@ class Parser:
         prev = self._words_before(f, amt.start)
         prev_out = self._words_before(f, out.start)
         if prev and prev[0] in _OUTPUT_VERBS and not s[amt.end:].lstrip().startswith("worth") and \
-                not (prev_out and prev_out[0] in ("as", "into", "to", "->")):
+                not (prev_out and (prev_out[0] in ("as", "into", "to", "->")
+                                   or (prev_out[0] == "in" and {amt.unit, out.symbol} == {"ETH", "WETH"}))):
             raise Ambiguous("I can only swap an exact amount you pay; say how much you want to spend.")
         if prev_out and prev_out[0] in _INPUT_VERBS and out.start < amt.start:
             raise Ambiguous("Which side is the amount? Say e.g. 'swap 100 USDC for DAI'.")

@@ -94,6 +94,7 @@ OK = [
     ("wrap 2 eth", {"kind": "wrap", "value_wei": str(2 * E18)}),
     ("turn 0.3 ETH into WETH", {"kind": "wrap", "value_wei": str(3 * E18 // 10)}),
     ("I need 1.25 ether as weth", {"kind": "wrap", "value_wei": str(5 * E18 // 4)}),
+    ("need 0.05 ETH in WETH", {"kind": "wrap", "value_wei": str(5 * 10**16)}),
     ("unwrap three WETH", {"kind": "unwrap", "amount_base": str(3 * E18)}),
     ("convert 2 weth back to eth", {"kind": "unwrap", "amount_base": str(2 * E18)}),
     # NFTs
@@ -180,7 +181,9 @@ REFUSE = [
     (f"send zero eth to {A}", "non_positive_amount"),
     ("I want some DOGE, pay with 2 ETH", "unknown_token"),
     # kinds that must not be confused
-    ("buy 100 usdc with eth", "ambiguous"),  # exact-out is not an exact-in swap
+    ("buy 100 usdc with eth", "ambiguous"),
+    ("buy 1 weth with eth", "ambiguous"),  # the amount is what you receive: never flipped into an unwrap
+    ("need 100 usdc in dai", "ambiguous"),  # exact-out is not an exact-in swap
     ("swap 1 eth for 3000 usdc", "ambiguous"),
     (f"swap 1 eth for usdc and send it to {A}", "ambiguous"),
     ("approve uniswap for all my dai", "ambiguous"),
