@@ -537,7 +537,8 @@ class Parser:
             raise Ambiguous("I can only swap an exact amount you pay; say how much you want to spend.")
         if prev_out and prev_out[0] in _INPUT_VERBS and out.start < amt.start:
             raise Ambiguous("Which side is the amount? Say e.g. 'swap 100 USDC for DAI'.")
-        if prev_out and prev_out[0] not in _OUT_MARKERS and out.start > amt.start:
+        if prev_out and prev_out[0] not in _OUT_MARKERS and out.start > amt.start and \
+                not (prev_out[0] == "in" and {amt.unit, out.symbol} == {"ETH", "WETH"}):
             if not re.search(r"\b(for|into|to|->|as)\b|->", s[amt.end:out.start + 1]):
                 raise Ambiguous("Which token do you want to receive? Say e.g. 'swap 100 USDC for DAI'.")
         tin, tout = amt.unit, out.symbol
