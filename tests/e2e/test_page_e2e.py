@@ -129,7 +129,7 @@ def test_holdings_tab_and_one_click_revoke(page, shots, w3, manifest):
     usdc.functions.approve(SPENDER, 2**256 - 1).transact({"from": DEV})  # a risky approval to find
     page.get_by_role("tab", name="Holdings").click()
     expect(page.get_by_text("Vault positions")).to_be_visible()
-    expect(page.get_by_text(re.compile(r"Dev NFT.*#1, #2, #3"))).to_be_visible()
+    expect(page.get_by_text("Dev NFT (DEVNFT): 3 — #1, #2, #3")).to_be_visible()
     expect(page.get_by_text(f"USDC → {SPENDER}: unlimited")).to_be_visible()
     shot(page, shots, "10-holdings-tab.png")
     page.get_by_role("button", name="Revoke").first.click()

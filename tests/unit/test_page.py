@@ -268,3 +268,16 @@ def test_earlier_conversations_of_the_signed_in_address_are_listed(at, tmp_path)
     sign_in(b)
     assert "what did I hold last week?" in texts(at)
     assert "a stranger's secret" not in texts(at)
+
+
+def test_citations_open_in_expanders(at, monkeypatch):
+    def answer(message, ctx):
+        yield {"type": "text", "text": "approve sets an allowance [1]."}
+        yield {"type": "citations", "citations": [
+            {"n": 1, "citation": "ERC20.approve (contracts/ERC20.sol:L120-L130)", "text": "function approve(address spender, uint256 value)"}]}
+
+    monkeypatch.setattr(assistant, "turn", answer)
+    at.chat_input[0].set_value("what does approve do?").run()
+    (exp,) = at.expander
+    assert exp.label == "[1] ERC20.approve (contracts/ERC20.sol:L120-L130)"
+    assert "function approve(address spender, uint256 value)" in exp.code[0].value
