@@ -11,7 +11,7 @@ from app.ui.services import Services
 
 TABS = [":material/chat: Chat", ":material/account_balance_wallet: Holdings", ":material/receipt_long: Accountability",
         ":material/settings: Settings"]
-CHAT, HOLDINGS, ACCOUNTABILITY, SETTINGS = TABS
+CHAT = TABS[0]
 
 # Who answers a wallet response, by the purpose its request was queued with.
 _HANDLERS = {

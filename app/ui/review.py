@@ -151,9 +151,9 @@ def card(part: dict, ctx: "TurnContext", bridge: Bridge, *, key: str) -> None:
                 st.markdown(f"`{step['function']}` on `{step['to']}`" if step["function"] else f"Plain transfer to `{step['to']}`")
                 st.json({"args": step["args"], "value_wei": step["value"], "gas_limit": step["gas"]})
                 st.code(json.dumps(tx_params(step), indent=1), language="json")
-            state = cs["steps"][i]
-            _step_status(state)
-            if i != current or state["status"] in ("pending", "waiting"):
+            progress = cs["steps"][i]
+            _step_status(progress)
+            if i != current or progress["status"] in ("pending", "waiting"):
                 continue
             why_not = None
             if verdict == "BLOCK":
@@ -168,7 +168,7 @@ def card(part: dict, ctx: "TurnContext", bridge: Bridge, *, key: str) -> None:
                 why_not = f"Switch your wallet to chain {ctx.services.chain_id} first."
             if st.button("Sign in wallet", key=f"sign-{key}-{i}", type="primary", disabled=why_not is not None, help=why_not):
                 cs.update(sender=wallet.address, usd_value=draft.get("usd_value"))
-                state.update(status="waiting", note=None)
+                progress.update(status="waiting", note=None)
                 bridge.request("eth_sendTransaction", [tx_params(step)], purpose="send_tx", card=key, step=i,
                                session_id=ctx.session_id)
                 st.rerun()
