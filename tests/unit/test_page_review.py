@@ -131,3 +131,29 @@ def test_read_only_visitors_see_cards_but_cannot_sign(at):
     Browser(at).report(available=False, wallets=[])
     show(at, draft(APPROVE))
     assert sign_buttons(at)[0].disabled and "Connect a wallet to sign." in texts(at)
+
+
+def test_a_reverted_transaction_shows_as_failed(at, monkeypatch):
+    eth = SimpleNamespace(get_transaction_receipt=lambda h: {"status": 0, "blockNumber": 9, "gasUsed": 30001})
+    monkeypatch.setattr(ui_services, "web3_for", lambda url, retries: SimpleNamespace(eth=eth))
+    b = connected(at)
+    show(at, draft(APPROVE, SWAP))
+    sign_buttons(at)[0].click().run()
+    b.answer("eth_sendTransaction", result="0x" + "ef" * 32)
+    assert "Failed (reverted) in block 9 · gas used 30,001" in texts(at)
+    assert len(sign_buttons(at)) == 1  # step 1 is offered again; step 2 waits for it
+
+
+def test_a_transaction_not_mined_yet_stays_pending(at, monkeypatch):
+    from web3.exceptions import TransactionNotFound
+
+    def not_yet(h):
+        raise TransactionNotFound("not yet")
+
+    monkeypatch.setattr(ui_services, "web3_for", lambda url, retries: SimpleNamespace(eth=SimpleNamespace(get_transaction_receipt=not_yet)))
+    b = connected(at)
+    show(at, draft(APPROVE))
+    sign_buttons(at)[0].click().run()
+    b.answer("eth_sendTransaction", result="0x" + "12" * 32)
+    assert f"Pending: 0x{'12' * 32}" in texts(at)
+    assert not sign_buttons(at)
