@@ -74,6 +74,7 @@ _REVOKE = re.compile(
 _APPROVE = re.compile(
     r"\b(approv\w*|allowance|authori[sz]\w*|permission|permit|spending (?:cap|limit|rights))\b|"
     r"\b(grant|give)\b[^.]*\b(unlimited|infinite)\b|"
+    r"\b(grant|give)\s+(?:the\s+)?(?:uniswap(?:\s+router)?|router|vault|vusdc|addrx\d+)\s+(?:\w+\s+)?access\b|"
     r"\b(allow|let|enable)\s+(?:the\s+|my\s+)?(?:uniswap(?:\s+v2)?(?:\s+router)?|router|vault|vusdc|addrx\d+|it)\s+"
     r"(?:to\s+)?(spend|use|pull|take|move|transfer|access|withdraw|draw|charge|debit)\b|"
     r"\b(?:uniswap(?:\s+v2)?(?:\s+router)?|router|vault|vusdc|addrx\d+)\s+(?:can|may|could|is allowed to|gets to)\s+"
@@ -244,6 +245,9 @@ class Parser:
         s = re.sub(r"(?<=\w)->", " ->", s)
         s = re.sub(r"->(?=\w)", "-> ", s)
         s = re.sub(r"->\s*(addrx\d+)", r"to \1", s)  # an arrow pointing at an address names the recipient
+        s = re.sub(r"\b(?:to|recipient|receiver|payee)\s*[:=]\s*(addrx\d+)|\brecipient\s+(addrx\d+)",
+                   lambda mo: f"to {mo.group(1) or mo.group(2)}", s)  # form style: "recipient: 0x.., amount: 5 dai"
+        s = re.sub(r"\bamount\s*[:=]\s*", "", s)
         for name, sym in self.aliases:
             s = re.sub(rf"\b{re.escape(name)}\b", sym, s)
         s = re.sub(r"\bdev\s+nft\b", "devnft", s)
@@ -409,7 +413,7 @@ class Parser:
         if re.search(r"\bfrom\s+addrx\d+|\b(receive|request|collect|claim|borrow|ask)\b", f.text) or \
                 re.search(r"\b(sent|send|pay|paid|give|gave|gives|transfer\w*|owes?|owed)\s+me\b", f.text):
             raise Ambiguous("That reads like money coming to you; I only draft what your own wallet sends.")
-        if re.search(r"\b(i|we|i've|ive|they|he|she|you)\s+(?:have\s+|already\s+|just\s+)*(sent|paid|transferred|gave|tipped)\b|"
+        if re.search(r"\b(i|we|i've|ive|they|he|she)\s+(?:have\s+|already\s+|just\s+)*(sent|paid|transferred|gave|tipped)\b|"
                      r"\b(did|have)\s+(i|we|you)\s+(already\s+)?(send|sent|pay|paid|transfer\w*)\b", f.text):
             raise NotUnderstood("That reads like something that already happened, not a request to send.")
         to = self._one_address(f)

@@ -62,6 +62,9 @@ OK = [
                                                     "amount_base": "25000000"}),
     (f"please pay one tenth of an ETH to {A}", {"kind": "native_transfer", "to": A, "value_wei": str(E18 // 10)}),
     (f"19.99 usdc → {A}", {"kind": "erc20_transfer", "token": "USDC", "to": A, "amount_base": "19990000"}),
+    (f"recipient: {A}, amount: 5 dai", {"kind": "erc20_transfer", "token": "DAI", "to": A, "amount_base": str(5 * E18)}),
+    (f"I'd appreciate it if you transferred 150 USDC to {A}", {"kind": "erc20_transfer", "token": "USDC", "to": A,
+                                                               "amount_base": "150000000"}),
     (f"99.99 USDC to {A}", {"kind": "erc20_transfer", "token": "USDC", "to": A, "amount_base": "99990000"}),
     # approvals and revokes
     (f"approve the router to spend 250 USDC", {"kind": "erc20_approve", "token": "USDC", "spender": ROUTER,
@@ -84,6 +87,8 @@ OK = [
                                                  "spender_label": "ROUTER", "amount_base": str(500 * E18)}),
     ("ok uniswap can spend 600 dai", {"kind": "erc20_approve", "token": "DAI", "spender": ROUTER,
                                       "spender_label": "ROUTER", "amount_base": str(600 * E18)}),
+    ("give uniswap access to 50 link", {"kind": "erc20_approve", "token": "LINK", "spender": ROUTER,
+                                        "spender_label": "ROUTER", "amount_base": str(50 * E18)}),
     ("revoke the router's USDC allowance", {"kind": "erc20_revoke", "token": "USDC", "spender": ROUTER,
                                             "spender_label": "ROUTER"}),
     (f"remove {A}'s permission to spend my dai", {"kind": "erc20_revoke", "token": "DAI", "spender": A,
