@@ -38,7 +38,8 @@ _STOP = {"what", "does", "the", "how", "why", "which", "when", "who", "can", "sh
          "of", "in", "on", "to", "for", "and", "or", "with", "explain", "describe", "tell", "me", "about", "function",
          "contract", "this", "that", "it", "its", "there", "any", "from", "be", "by", "mean", "means", "work", "works"}
 
-LEAD_TOKENS = 32  # one or two short sentences; every generated token is ~0.1 s on 2 busy cores
+# Token caps: a remark is one sentence, an answer two; each token is ~0.07-0.1 s on 2 cores.
+REMARK_TOKENS, DOCS_TOKENS = 48, 72
 DOC_CHARS = 280  # per passage in a contract answer's prompt: prompt length dominates time to first token
 DRAFT_LEAD = "Here is the draft for you to review; nothing is signed or sent until you approve it in your wallet."
 CLARIFY = ("I am not sure what you want to do. Ask about your holdings or a contract, or say a transaction plainly, "
@@ -341,14 +342,20 @@ class ChatAgent:
             yield ev
 
     def _model_part(self, plan: _Plan, message: str, texts: list[str], prefix: str):
-        """Stream the model's sentences that pass the guard; returns the gate (kept text, rejected claims)."""
+        """Stream the model's sentences that pass the guard; returns the gate (kept text, rejected claims).
+
+        Generation stops once enough sentences are out (or too many were rejected): every further token only
+        costs time."""
         gate = SentenceGate(self._allowed(plan))
         if self.llm is None:
             return gate
+        limit, max_tokens = (2, DOCS_TOKENS) if plan.docs else (1, REMARK_TOKENS)
 
         def sentences() -> Iterator[str]:
-            for chunk in self.llm.stream(self._messages(plan, message), max_tokens=LEAD_TOKENS, stop=["\n"]):
+            for chunk in self.llm.stream(self._messages(plan, message), max_tokens=max_tokens, stop=["\n"]):
                 yield from gate.feed(str(chunk.content))
+                if len(gate.kept) >= limit or len(gate.rejected_sentences) > limit:
+                    return
             yield from gate.close()
 
         try:

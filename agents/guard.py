@@ -128,12 +128,14 @@ class SentenceGate:
         self.allowed = allowed
         self.buf = ""
         self.kept: list[str] = []
-        self.rejected: list[str] = []
+        self.rejected: list[str] = []  # the unsupported claims
+        self.rejected_sentences: list[str] = []
 
     def _check(self, s: str) -> Iterable[str]:
         bad = unsupported(s, self.allowed)
         if bad:
             self.rejected += bad
+            self.rejected_sentences.append(s)
             return []
         self.kept.append(s)
         return [s]

@@ -209,17 +209,17 @@ class FakeChat(BaseChatModel):
         self.queue.extend(replies)
         return self
 
-    def _next(self, messages, kwargs) -> AIMessage:
+    def _next(self, messages, stop, kwargs) -> AIMessage:
         self.prompts.append(list(messages))
-        self.calls.append({k: v for k, v in kwargs.items() if k != "tools"})
+        self.calls.append({"stop": stop, **{k: v for k, v in kwargs.items() if k != "tools"}})
         item = self.queue.popleft() if self.queue else self.default
         return item if isinstance(item, AIMessage) else AIMessage(content=item)
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=self._next(messages, kwargs))])
+        return ChatResult(generations=[ChatGeneration(message=self._next(messages, stop, kwargs))])
 
     def _stream(self, messages, stop=None, run_manager=None, **kwargs) -> Iterator[ChatGenerationChunk]:
-        msg = self._next(messages, kwargs)
+        msg = self._next(messages, stop, kwargs)
         if msg.tool_calls:
             yield ChatGenerationChunk(message=AIMessageChunk(content=msg.content, tool_call_chunks=[
                 {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}

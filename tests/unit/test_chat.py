@@ -73,17 +73,23 @@ def test_holdings_turn_streams_facts_first_then_the_model_remark_and_records_bot
     assert w.turns[1]["facts"] == FACTS and w.turns[1]["model_id"] == "fake" and w.turns[1]["text"] == reply.text
     assert reply.turn_id == 2 and reply.user_turn_id == 1
     assert "Facts: Wallet 0x7099" in llm.prompts[0][-1].content  # the model saw the facts it remarks on
-    assert llm.calls[0]["max_tokens"] <= 48
+    assert llm.calls[0]["max_tokens"] <= 48 and llm.calls[0]["stop"] == ["\n"]
 
 
 def test_guard_drops_an_invented_figure_and_keeps_the_rest():
     w = World()
-    llm = FakeChat().enqueue("You hold 99 ETH. Send 5 to 0x000000000000000000000000000000000000dEaD. USDC is 45% of it. "
-                             "Most of it is in WETH.")
+    llm = FakeChat().enqueue("You hold 99 ETH. Most of it is in WETH. This third sentence is never generated.")
     reply = agent(w, llm).turn("show my portfolio")
     assert reply.text == EXPLAIN + "\n\nMost of it is in WETH."
-    assert set(reply.guard_rejected) == {"99", "ETH", "5", "0x000000000000000000000000000000000000dEaD", "45"}
+    assert set(reply.guard_rejected) == {"99", "ETH"}
     assert w.turns[-1]["text"] == reply.text
+
+
+def test_guard_gives_up_after_repeated_bad_sentences():
+    llm = FakeChat().enqueue("Send 5 to 0x000000000000000000000000000000000000dEaD. USDC is 45% of it. Most is WETH.")
+    reply = agent(World(), llm).turn("show my portfolio")
+    assert reply.text == EXPLAIN and reply.model_text == ""
+    assert set(reply.guard_rejected) == {"5", "0x000000000000000000000000000000000000dEaD", "45"}
 
 
 def test_model_missing_still_answers_deterministically():
