@@ -129,7 +129,7 @@ def screenshot(browser, env: dict, rpc_url: str, out: Path) -> float:
         page.wait_for_timeout(800)
         page.set_viewport_size({"width": 1400, "height": 2000})
         page.wait_for_timeout(800)
-        page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
+        page.get_by_role("heading", name="chatdapp").scroll_into_view_if_needed()
         page.wait_for_timeout(300)
         out.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=out)
