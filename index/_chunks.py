@@ -92,8 +92,9 @@ def stem(w: str) -> str:
             w = w[:-len(suf)]
             return w[:-1] if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "ls" else w
     if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        return w[:-1]
-    return w
+        w = w[:-1]
+    # approve/approved/approves all meet at "approv".
+    return w[:-1] if len(w) > 4 and w.endswith("e") else w
 
 
 @functools.lru_cache(maxsize=65536)

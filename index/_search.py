@@ -38,11 +38,15 @@ BRIDGE: list[tuple[str, str]] = [
     (r"\bpools?\b", "pair pool"),
     (r"liquidity|\blp\b", "liquidity"),
     (r"\bowner\w*|\badmin\w*|ownership|control of", "owner ownable ownership"),
+    (r"\bmanag\w*", "admin"),
+    (r"\bthe most\b|\bmaximum\b|\blargest\b|\bupper (?:limit|bound)|\bat most\b", "max"),
+    (r"\bin total\b|\btotal\b", "total supply totalSupply"),
+    (r"how many\b(?!.*\b(?:would|will|should)\b)", "length count"),
     (r"role\b", "role accesscontrol"),
     (r"(?:give|grant|assign|add)\b.*role|role\b.*\bto (?:an?|another|some)", "grant role grantRole"),
     (r"allowlist|whitelist|airdrop|merkle|\bproof\b", "merkle proof verify"),
     (r"\bsend\w*|\bmov\w*|\bgive\b(?! up)|transferr?\w*", "transfer"),
-    (r"give up|renounc\w*|abandon\w*|nobody|no one|no longer", "renounce"),
+    (r"give up|renounc\w*|abandon\w*|nobody|no one|no longer|\bdrop\w*|\bresign\w*|\bleave\b|\bquit\b", "renounce"),
     (r"never (?:been )?(?:minted|created|issued)|does(?:n't| not) exist|nonexist\w*|non-existent", "nonexistent"),
     (r"\boutputs?\b", "out amountOut"),
     (r"\binputs?\b", "in amountIn"),
@@ -91,7 +95,7 @@ _BRIDGE = [(re.compile(p, re.I), t.split()) for p, t in BRIDGE]
 # The kind of member a question asks for, from its wording.
 KIND_HINTS: list[tuple[str, str]] = [
     ("event", r"\blogged|\blogs?\b|\bemit\w*|\bevents?\b|notif\w*|\blistens?\b"),
-    ("error", r"\brevert\w*|\berrors?\b|custom error|\bfails? with"),
+    ("error", r"\brevert\w*|\berrors?\b(?! code)|custom error|\bfails? with"),
     ("modifier", r"\bmodifiers?\b|only (?:the )?\w+ can call|guard\w* (?:a |the )?function"),
     ("variable", r"\bconstant\b|where is (?:that|the|this) (?:amount|value|number) defined|hard-?coded|\bstored\b"),
 ]
@@ -103,6 +107,7 @@ _EXACT_OUT = re.compile(r"(?:receive|get|buy|want|end up with|obtain)\s+(?:an?\s
                         r"|as (?:few|little)\b.*\bas possible|at most", re.I)
 _EXACT_IN = re.compile(r"(?:spend|sell|swap|trade|pay|put in|use|send)\s+(?:an?\s+|the\s+|my\s+)?(?:exact|exactly|fixed|specific|precise)"
                        r"|as (?:many|much)\b.*\bas possible|at least", re.I)
+_CALLBACK = re.compile(r"on[A-Z]")  # onERC721Received, onFlashLoan: hooks a contract implements
 _TEST_PATH = re.compile(r"/(?:test|mocks?|examples?)/")
 _NAME_STOP = frozenset("for with to from of and or by on at the a an".split())
 
@@ -122,6 +127,7 @@ class Weights:
     name_extra: float = 0.1  # per further matched word: previewDeposit over deposit
     context: float = 0.44  # the question names the contract's family (ERC-721, Uniswap pair ...)
     direction: float = 0.3  # swap side fixed by the question matches the name
+    callback: float = 0.3  # a hook (onXxx) when the question is about calling, not implementing
     internal: float = 0.33  # internal/private helper outside a library
     underscore: float = 0.29
     test_code: float = 0.28  # test/example/mock contracts
@@ -140,6 +146,7 @@ class Query:
     idents: set[str] = field(default_factory=set)
     wants_internal: bool = False
     direction: str | None = None  # "in" | "out": which side of a swap the question fixes
+    wants_callback: bool = False
 
 
 _NEGATION = re.compile(r"\b(?:without|instead of|rather than)\s+((?:\w+\s+){0,3}\w+)", re.I)
@@ -162,14 +169,15 @@ def analyze(text: str, *, bridge: bool = True) -> Query:
                 extra += add
                 placed += [(m.start(), p) for w in add for p in name_parts(w)]
     seq = tuple(w for _, w in sorted(placed, key=lambda x: x[0]))
-    kinds = {k for k, rx in _KIND_HINTS if rx.search(text)}
+    kinds = {k for k, rx in _KIND_HINTS if any(not in_neg(m.start()) for m in rx.finditer(text))}
     idents = {m.group(0).lower() for m in _IDENT_IN_QUERY.finditer(text)}
     dense = text if not extra else f"{text} ({' '.join(dict.fromkeys(extra))})"
     out_, in_ = bool(_EXACT_OUT.search(text)), bool(_EXACT_IN.search(text))
     direction = "out" if out_ and not in_ else ("in" if in_ and not out_ else None)
     bridged = [t for w in dict.fromkeys(extra) for t in tokens(w)]
     return Query(text, toks + [t for t in dict.fromkeys(bridged) if t not in toks], dense, seq, kinds, idents,
-                 bool(re.search(r"\binternal\b", text, re.I)), direction)
+                 bool(re.search(r"\binternal\b", text, re.I)), direction,
+                 bool(re.search(r"callback|\bhook|\bimplement|\bonreceived|be notified|receiv\w* contract", text, re.I)))
 
 
 def _lcs(a: list[str], b: list[str]) -> int:
@@ -250,6 +258,8 @@ def _adjust(q: Query, c: Chunk, w: Weights) -> float:
             s -= w.internal
         if c.member.startswith("_"):
             s -= w.underscore
+    if _CALLBACK.match(c.member) and not q.wants_callback:
+        s -= w.callback
     if _TEST_PATH.search(c.source):
         s -= w.test_code
     if c.kind == "contract":
