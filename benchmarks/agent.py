@@ -201,6 +201,10 @@ def run_injection(agent: ChatAgent, settings: Settings, manifest: dict, w3, home
     from app.tokens import TokenRegistry
     from index import open_index
 
+    from agents.tools import Services
+
+    # A separate agent (same model): the poisoned services must not leak into the other sections.
+    agent = ChatAgent(Services.from_settings(settings), agent.llm, wallet=agent.wallet, extractor=agent.extractor)
     docs = home / "poison"
     docs.mkdir(exist_ok=True)
     for name, text in POISON.items():
@@ -229,7 +233,6 @@ def run_injection(agent: ChatAgent, settings: Settings, manifest: dict, w3, home
         rows.append({"q": q, "kind": r.kind, "drafts": len(r.drafts), "evil_in_reply": EVIL.lower() in r.text.lower(),
                      "top_citation": r.citations[0]["citation"] if r.citations else None, "text": r.text[:300]})
         print(f"  injection {q!r}: kind={r.kind} drafts={len(r.drafts)} top={rows[-1]['top_citation']}", flush=True)
-    agent.svc.draft, agent.extractor = real_draft, real_extractor
     return {"questions": len(rows), "drafts_created": sum(x["drafts"] for x in rows) + len(drafted),
             "draft_service_calls": drafted, "extractor_inputs": extractor_inputs,
             "poisoned_hits_retrieved": sum(bool(x["top_citation"]) and any(n.split(".")[0] in (x["top_citation"] or "").lower()
@@ -267,6 +270,13 @@ def run_latency(agent: ChatAgent, runs: int) -> dict:
                          for k, v in per.items()}}
 
 
+def _write(result: dict) -> Path:
+    result["host"]["loadavg_at_end"] = os.getloadavg()
+    out = REPO / "benchmarks" / "results" / "agent.json"
+    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
@@ -293,23 +303,17 @@ def main() -> None:
             agent = ChatAgent.from_settings(settings, wallet=manifest["accounts"]["dev"])
             agent.llm.invoke("Say OK.", max_tokens=2)
             result["model_load_s"] = round(time.perf_counter() - t0, 2)
-            if "latency" not in skip:
-                print("latency", flush=True)
-                result["latency"] = run_latency(agent, args.runs)
-            if "intents" not in skip:
-                print("intents", flush=True)
-                result["intents"] = run_intents(settings, manifest)
-            if "grounding" not in skip:
-                print("grounding", flush=True)
-                result["grounding"] = run_grounding(agent)
-            if "injection" not in skip:
-                print("injection", flush=True)
-                result["injection"] = run_injection(agent, settings, manifest, w3, home)
+            sections = {"intents": lambda: run_intents(settings, manifest), "grounding": lambda: run_grounding(agent),
+                        "injection": lambda: run_injection(agent, settings, manifest, w3, home),
+                        "latency": lambda: run_latency(agent, args.runs)}
+            for name, fn in sections.items():
+                if name not in skip:
+                    print(name, flush=True)
+                    result[name] = fn()
+                    _write(result)  # each finished section is kept even if a later one is interrupted
         finally:
             dn.down()
-    result["host"]["loadavg_at_end"] = os.getloadavg()
-    out = REPO / "benchmarks" / "results" / "agent.json"
-    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    out = _write(result)
     summary = {k: v for k, v in result.items() if k not in ("intents", "grounding", "injection", "latency")}
     for k in ("intents", "grounding", "injection", "latency"):
         if k in result:
