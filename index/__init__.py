@@ -113,13 +113,21 @@ class Index:
         if not files and problems:
             raise NotFound("; ".join(f"{p.path}: {p.message}" for p in problems), details={"problems": len(problems)})
         if new or changed:
-            vecs = self.embedder.encode([c.embed_text() for c in new], building=True) if new else \
-                np.zeros((0, self.embedder.dim), np.float32)
+            vecs = self._embed([c.embed_text() for c in new])
             self.chunks = self.chunks + new
             self._set_vectors(np.vstack([self._vectors, vecs]) if len(self._vectors) else vecs)
             self._bm25 = None
             self.manifest = _store.save(self.root, self.chunks, self._vectors, self.graph, self.embedder)
         return len(new)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        # The same interface ships in several packages (IERC20 in both Uniswap ones): embed once.
+        unique = list(dict.fromkeys(texts))
+        if not unique:
+            return np.zeros((0, self.embedder.dim), np.float32)
+        vecs = self.embedder.encode(unique, building=True)
+        row = {t: i for i, t in enumerate(unique)}
+        return vecs[[row[t] for t in texts]]
 
     def _set_vectors(self, vectors: np.ndarray) -> None:
         import faiss

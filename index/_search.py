@@ -147,6 +147,7 @@ class Query:
     wants_internal: bool = False
     direction: str | None = None  # "in" | "out": which side of a swap the question fixes
     wants_callback: bool = False
+    context: frozenset[str] = frozenset()  # the question's own words, plus standards a bridge named
 
 
 _NEGATION = re.compile(r"\b(?:without|instead of|rather than)\s+((?:\w+\s+){0,3}\w+)", re.I)
@@ -161,6 +162,7 @@ def analyze(text: str, *, bridge: bool = True) -> Query:
     for m in re.finditer(r"[A-Za-z_$][\w$-]*|\d+", text):
         if not in_neg(m.start()):
             placed += [(m.start(), p) for p in name_parts(m.group(0).replace("-", ""))]
+    placed_words = list(placed)
     extra: list[str] = []
     if bridge:
         for rx, add in _BRIDGE:
@@ -172,12 +174,16 @@ def analyze(text: str, *, bridge: bool = True) -> Query:
     kinds = {k for k, rx in _KIND_HINTS if any(not in_neg(m.start()) for m in rx.finditer(text))}
     idents = {m.group(0).lower() for m in _IDENT_IN_QUERY.finditer(text)}
     dense = text if not extra else f"{text} ({' '.join(dict.fromkeys(extra))})"
+    bridged = [t for w in dict.fromkeys(extra) for t in tokens(w)]
+    # Context comes from the question's words; of the bridged words only standards (vault ->
+    # erc4626) count, so "owner" bridged to `ownable` does not make Ownable the context.
+    context = frozenset(w for _, w in placed_words) | frozenset(t for t in bridged if re.fullmatch(r"erc\d+", t))
     out_, in_ = bool(_EXACT_OUT.search(text)), bool(_EXACT_IN.search(text))
     direction = "out" if out_ and not in_ else ("in" if in_ and not out_ else None)
-    bridged = [t for w in dict.fromkeys(extra) for t in tokens(w)]
     return Query(text, toks + [t for t in dict.fromkeys(bridged) if t not in toks], dense, seq, kinds, idents,
                  bool(re.search(r"\binternal\b", text, re.I)), direction,
-                 bool(re.search(r"callback|\bhook|\bimplement|\bonreceived|be notified|receiv\w* contract", text, re.I)))
+                 bool(re.search(r"callback|\bhook|\bimplement|\bonreceived|be notified|receiv\w* contract", text, re.I)),
+                 context)
 
 
 def _lcs(a: list[str], b: list[str]) -> int:
@@ -203,9 +209,9 @@ def name_match(member: str, seq: tuple[str, ...]) -> tuple[float, int]:
 _GENERIC = frozenset("i v token contract utils base mock test interface upgradeable".split())
 
 
-def context_words(seq: tuple[str, ...], contract: str) -> bool:
+def context_words(words: frozenset[str], contract: str) -> bool:
     """Does the question name this contract's family (erc721, uniswap, governor, timelock ...)?"""
-    return any(p in seq for p in name_parts(contract) if p not in _GENERIC and not p.isdigit())
+    return any(p in words for p in name_parts(contract) if p not in _GENERIC and not p.isdigit())
 
 
 def rank(q: Query, chunks: list[Chunk], dense_scores: dict[int, float] | None, lex_scores: np.ndarray | None,
@@ -248,7 +254,7 @@ def _adjust(q: Query, c: Chunk, w: Weights) -> float:
     if c.kind != "doc":
         share, n = name_match(c.member, q.seq)
         s += w.name * share + w.name_extra * min(max(n - 1, 0), 3)
-        if context_words(q.seq, c.contract):
+        if context_words(q.context, c.contract):
             s += w.context
         if q.direction and "Exact" in c.member:
             fixed_out = "ForExact" in c.member
