@@ -7,6 +7,7 @@ services and model are process-wide cached resources.
 """
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Iterator
 
 import streamlit as st
@@ -19,6 +20,20 @@ from app.ui.services import agent_services, llm_for
 if TYPE_CHECKING:
     from app.ui.bridge import Bridge
     from app.ui.chat_panel import TurnContext
+
+
+def _import_agent() -> None:
+    import agents.chat  # noqa: F401
+    import agents.extract  # noqa: F401
+
+
+@st.cache_resource(show_spinner=False)
+def warm() -> threading.Thread:
+    """Once per process, after the first page is drawn: import the assistant (langchain & co., ~0.7 s on
+    2 cores) in the background, so the first question does not wait for it."""
+    t = threading.Thread(target=_import_agent, name="chatdapp-warm-imports", daemon=True)
+    t.start()
+    return t
 
 
 def _agent(ctx: "TurnContext"):

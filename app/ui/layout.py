@@ -4,7 +4,17 @@ from __future__ import annotations
 import streamlit as st
 
 from app.errors import ChatdappError
-from app.ui import accountability, chat_input, chat_panel, holdings_panel, review, settings_panel, state, wallet_panel
+from app.ui import (
+    accountability,
+    assistant,
+    chat_input,
+    chat_panel,
+    holdings_panel,
+    review,
+    settings_panel,
+    state,
+    wallet_panel,
+)
 from app.ui.bridge import Bridge
 from app.ui.prefs import effective_settings
 from app.ui.services import Services
@@ -73,3 +83,4 @@ def render() -> None:
     if prefs.open:
         with prefs:
             settings_panel.panel(services, signed_in=ctx.signed_in)
+    assistant.warm()
