@@ -163,7 +163,9 @@ def render(bridge: Bridge, services: Services) -> str | None:
                               help="Holdings and questions work read-only; drafting and signing need a wallet.")
         if typed.strip():
             try:
-                return checksum(typed.strip())
+                viewing = checksum(typed.strip())
+                st.caption(f":material/visibility: Viewing `{short(viewing)}` read-only: nothing can be signed.")
+                return viewing
             except ChatdappError as e:
                 st.error(f"{e.message} ({e.code})")
         return None

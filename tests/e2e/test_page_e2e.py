@@ -164,3 +164,20 @@ def test_rpc_down_mid_session_then_back(page, shots, rpc_proxy):
     page.get_by_test_id("stChatInputTextArea").fill("what do I hold?")
     page.get_by_test_id("stChatInputTextArea").press("Enter")
     expect(page.get_by_text("worth $").last).to_be_visible()
+
+
+def test_without_a_wallet_a_typed_address_is_read_only(browser, page_server, shots):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        pg = ctx.new_page()
+        pg.goto(page_server["url"])
+        expect(sidebar(pg).get_by_text("No browser wallet found")).to_be_visible()
+        box = sidebar(pg).get_by_label("Read-only address", exact=True)
+        box.fill(RECIPIENT)
+        box.press("Enter")
+        ask(pg, "what do I hold?")
+        expect(pg.locator("[data-testid='stVegaLiteChart']").first).to_be_visible()
+        expect(pg.get_by_text("Wallet 0x976E…0aa9 on chain 31337").last).to_be_visible()
+        shot(pg, shots, "13-read-only.png")
+    finally:
+        ctx.close()
