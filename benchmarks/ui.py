@@ -34,7 +34,7 @@ def first_render(browser, env: dict, runs: int) -> dict:
     for _ in range(runs):
         port = free_port()
         t0 = time.perf_counter()
-        proc = harness.start_page(port, env)
+        proc = harness.start_page(port, env, Path(env["CHATDAPP_HOME"]) / "streamlit.log")
         try:
             harness.wait_http(f"http://127.0.0.1:{port}/_stcore/health", timeout_s=60)
             page = browser.new_page()
@@ -103,7 +103,7 @@ def screenshot(browser, env: dict, rpc_url: str, out: Path) -> dict:
     """The README picture: connected, signed in, a holdings answer and a review card, after signing."""
     wallet = harness.FakeWallet(rpc_url)
     port = free_port()
-    proc = harness.start_page(port, env)
+    proc = harness.start_page(port, env, Path(env["CHATDAPP_HOME"]) / "streamlit.log")
     try:
         harness.wait_http(f"http://127.0.0.1:{port}/_stcore/health", timeout_s=60)
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})

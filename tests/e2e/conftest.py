@@ -37,18 +37,20 @@ def page_server(rpc_proxy, manifest, tmp_path_factory, module_snapshot):
     # What `chatdapp devnet up` leaves in a home: the manifest (here pointing at the proxy).
     (home / "devnet.json").write_text(json.dumps({**manifest, "rpc_url": rpc_proxy.url}))
     port = free_port()
+    log = home / "streamlit.log"
     proc = harness.start_page(port, {
         "CHATDAPP_HOME": str(home), "CHATDAPP_RPC_URL": rpc_proxy.url, "CHATDAPP_LLM": "fake", "HF_HUB_OFFLINE": "1",
-    })
+    }, log)
     url = f"http://127.0.0.1:{port}"
     try:
         harness.wait_http(url + "/_stcore/health")
     except TimeoutError:
-        raise RuntimeError("streamlit did not start:\n" + harness.stop(proc))
+        harness.stop(proc)
+        raise RuntimeError("streamlit did not start:\n" + log.read_text(errors="replace")[-4000:])
     yield {"url": url, "home": home}
-    log = harness.stop(proc)
-    if "Traceback" in log:
-        print(log[-4000:])
+    harness.stop(proc)
+    if "Traceback" in (text := log.read_text(errors="replace")):
+        print(text[-4000:])  # shown with a failing test's output
 
 
 @pytest.fixture(scope="module")

@@ -129,12 +129,14 @@ class RpcProxy:
             self.server = None
 
 
-def start_page(port: int, env: dict) -> subprocess.Popen:
+def start_page(port: int, env: dict, log: Path) -> subprocess.Popen:
+    """`streamlit run` the page; output goes to ``log`` (a pipe nobody reads could fill and stall the server)."""
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"), "--server.port", str(port),
            "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
            "--global.developmentMode", "false"]
-    return subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    with open(log, "ab") as out:
+        return subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
 
 
 def wait_http(url: str, timeout_s: float = 30.0) -> float:
@@ -150,14 +152,13 @@ def wait_http(url: str, timeout_s: float = 30.0) -> float:
         time.sleep(0.05)
 
 
-def stop(proc: subprocess.Popen) -> str:
+def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
-        out, _ = proc.communicate(timeout=10)
+        proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
-        out, _ = proc.communicate()
-    return (out or b"").decode(errors="replace")
+        proc.wait()
 
 
 def chromium() -> str:
