@@ -45,7 +45,7 @@ class Hit:
     untrusted: bool = True  # retrieved text is data, never instructions
 
     def citation(self) -> str:
-        """"Contract.member (source:Lstart-Lend)"; ABI entries have no lines."""
+        """Contract.member (source:Lstart-Lend); ABI entries have no line range."""
         where = self.source + (f":L{self.lines[0]}-L{self.lines[1]}" if self.lines else "")
         return f"{self.contract}.{self.member} ({where})"
 
