@@ -1,7 +1,7 @@
 """Sidebar: the browser wallet (discover, connect, chain, disconnect), the read-only address, and sign-in."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import streamlit as st
 
@@ -11,6 +11,9 @@ from app.errors import ChatdappError
 from app.ui import state
 from app.ui.bridge import UNRECOGNIZED_CHAIN, Bridge, Response, Wallet
 from app.ui.services import Services
+
+
+SESSION_TTL = timedelta(hours=8)
 
 
 def short(address: str) -> str:
@@ -84,8 +87,9 @@ def _finish_sign_in(resp: Response, services: Services) -> None:
     except ChatdappError as e:
         status.update(level="error", text=f"Sign-in failed ({e.code}): {e.message}")
         return
-    st.session_state["siwe"] = {"address": msg.address, "chain_id": msg.chain_id, "expires": msg.expiration_time,
-                                "nonce": msg.nonce}
+    # The message expires in minutes (replay window); the signed-in session lasts SESSION_TTL.
+    st.session_state["siwe"] = {"address": msg.address, "chain_id": msg.chain_id, "nonce": msg.nonce,
+                                "expires": datetime.now(timezone.utc) + SESSION_TTL}
     status.clear()
 
 
@@ -94,8 +98,7 @@ def signed_in_address(wallet_address: str | None) -> str | None:
     s = st.session_state.get("siwe")
     if not s:
         return None
-    expired = s.get("expires") and datetime.now(timezone.utc) >= datetime.fromisoformat(s["expires"].replace("Z", "+00:00"))
-    if expired or (wallet_address is not None and wallet_address != s["address"]):
+    if datetime.now(timezone.utc) >= s["expires"] or (wallet_address is not None and wallet_address != s["address"]):
         st.session_state.pop("siwe", None)
         return None
     return s["address"]

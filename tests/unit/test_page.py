@@ -281,3 +281,15 @@ def test_citations_open_in_expanders(at, monkeypatch):
     (exp,) = at.expander
     assert exp.label == "[1] ERC20.approve (contracts/ERC20.sol:L120-L130)"
     assert "function approve(address spender, uint256 value)" in exp.code[0].value
+
+
+def test_the_sign_in_ends_when_its_session_expires(at):
+    from datetime import datetime, timedelta, timezone
+
+    b = connected(at)
+    sign_in(b)
+    assert at.session_state["siwe"]["expires"] - datetime.now(timezone.utc) > timedelta(hours=7)
+    at.session_state["siwe"] = {**at.session_state["siwe"], "expires": datetime.now(timezone.utc) - timedelta(seconds=1)}
+    at.run()
+    assert "siwe" not in at.session_state
+    assert at.button(key="sign_in")
