@@ -107,6 +107,7 @@ _EXACT_OUT = re.compile(r"(?:receive|get|buy|want|end up with|obtain)\s+(?:an?\s
                         r"|as (?:few|little)\b.*\bas possible|at most", re.I)
 _EXACT_IN = re.compile(r"(?:spend|sell|swap|trade|pay|put in|use|send)\s+(?:an?\s+|the\s+|my\s+)?(?:exact|exactly|fixed|specific|precise)"
                        r"|as (?:many|much)\b.*\bas possible|at least", re.I)
+_VERSION = re.compile(r"V(\d)(?!\d)")
 _CALLBACK = re.compile(r"on[A-Z]")  # onERC721Received, onFlashLoan: hooks a contract implements
 _TEST_PATH = re.compile(r"/(?:test|mocks?|examples?)/")
 _NAME_STOP = frozenset("for with to from of and or by on at the a an".split())
@@ -148,6 +149,7 @@ class Query:
     direction: str | None = None  # "in" | "out": which side of a swap the question fixes
     wants_callback: bool = False
     context: frozenset[str] = frozenset()  # the question's own words, plus standards a bridge named
+    versions: frozenset[str] = frozenset()  # "Uniswap V2" -> {"2"}
 
 
 _NEGATION = re.compile(r"\b(?:without|instead of|rather than)\s+((?:\w+\s+){0,3}\w+)", re.I)
@@ -183,7 +185,7 @@ def analyze(text: str, *, bridge: bool = True) -> Query:
     return Query(text, toks + [t for t in dict.fromkeys(bridged) if t not in toks], dense, seq, kinds, idents,
                  bool(re.search(r"\binternal\b", text, re.I)), direction,
                  bool(re.search(r"callback|\bhook|\bimplement|\bonreceived|be notified|receiv\w* contract", text, re.I)),
-                 context)
+                 context, frozenset(re.findall(r"\b[vV](\d)\b", text)))
 
 
 def _lcs(a: list[str], b: list[str]) -> int:
@@ -256,6 +258,10 @@ def _adjust(q: Query, c: Chunk, w: Weights) -> float:
         s += w.name * share + w.name_extra * min(max(n - 1, 0), 3)
         if context_words(q.context, c.contract):
             s += w.context
+        if q.versions:
+            v = _VERSION.findall(c.contract)
+            if v and not set(v) & q.versions:
+                s -= w.context  # "Uniswap V2" asked, a V1 contract found
         if q.direction and "Exact" in c.member:
             fixed_out = "ForExact" in c.member
             s += w.direction if fixed_out == (q.direction == "out") else -w.direction

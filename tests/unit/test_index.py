@@ -231,3 +231,17 @@ def test_default_index_covers_the_project_and_is_built_once(tmp_path):
     again = default_index(tmp_path, embedder=HashingEmbedder())
     assert len(again.chunks) == len(idx.chunks)
     assert (tmp_path / "index/manifest.json").stat().st_mtime_ns == stamp  # nothing re-embedded or rewritten
+
+
+def test_query_analysis_kinds_negation_direction_versions():
+    from index._search import analyze
+
+    q = analyze("How do I recover a signer without reverting, getting an error code back instead?")
+    assert "error" not in q.kinds  # negated ("without reverting") and "error code" is a return value
+    q = analyze("Let a dapp spend my tokens using a signature, without sending an approval transaction")
+    assert "permit" in q.tokens and "approval" not in q.tokens
+    assert analyze("Which event is emitted when a vault gets a deposit?").kinds == {"event"}
+    assert "erc4626" in analyze("Which event is emitted when a vault gets a deposit?").context
+    assert analyze("swap a fixed amount of ETH for as many tokens as possible").direction == "in"
+    assert analyze("receive an exact amount of DAI, spending as few WETH as possible").direction == "out"
+    assert analyze("add liquidity on Uniswap V2").versions == {"2"}
