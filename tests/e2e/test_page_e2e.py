@@ -166,6 +166,16 @@ def test_rpc_down_mid_session_then_back(page, shots, rpc_proxy):
     expect(page.get_by_text("worth $").last).to_be_visible()
 
 
+def test_disconnect_then_connect_again(page, wallet):
+    sidebar(page).get_by_role("button", name="Disconnect").click()
+    expect(sidebar(page).get_by_role("button", name="Connect wallet")).to_be_visible()
+    expect(sidebar(page).get_by_text(DEV)).to_have_count(0)
+    assert ("wallet_revokePermissions", [{"eth_accounts": {}}]) in wallet.calls
+    sidebar(page).get_by_role("button", name="Connect wallet").click()
+    expect(sidebar(page).get_by_text(DEV)).to_be_visible()
+    expect(sidebar(page).get_by_role("button", name="Sign in with Ethereum")).to_be_visible()  # a new sign-in is needed
+
+
 def test_without_a_wallet_a_typed_address_is_read_only(browser, page_server, shots):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
