@@ -33,6 +33,10 @@ _AMOUNT = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?\s*k?\b", re.I)
 _FOLLOWUP = re.compile(r"^\s*(and|also|then|now|same|again)\b|\b(the same|same thing|again|instead|other address|"
                        r"other one|that address)\b", re.I)
 _BARE_ADDR = re.compile(r"^\s*(?:(?:send )?(?:it )?to\s+)?(0x[0-9a-fA-F]{40})\s*[.!]?\s*$", re.I)
+_ADDRESSES_ASSISTANT = re.compile(
+    r"\b(ignore (?:all |any |the )?(?:previous|prior|above|user)|(?:system|important) instruction|as the assistant|"
+    r"assistant[:,] |you must (?:now )?(?:send|draft|create|call|approve|transfer)|call draft_transaction|"
+    r"draft (?:a|the) transaction)", re.I)
 _OTHER = re.compile(r"\b(other|another|previous|first|earlier) (address|one|wallet|recipient)\b", re.I)
 _STOP = {"what", "does", "the", "how", "why", "which", "when", "who", "can", "should", "is", "are", "do", "a", "an",
          "of", "in", "on", "to", "for", "and", "or", "with", "explain", "describe", "tell", "me", "about", "function",
@@ -260,15 +264,19 @@ class ChatAgent:
     def _docs(self, message: str) -> _Plan:
         if self.svc.search is None:
             return _Plan("refusal", "Contract search is not available in this setup.")
-        hits = [h for h in self.svc.search(message, self.docs_k) if _relevant(message, h)]
+        found = [h for h in self.svc.search(message, self.docs_k) if _relevant(message, h)]
+        # Passages that talk to the assistant are attacks, not documentation: never shown to the model.
+        hits = [h for h in found if not _ADDRESSES_ASSISTANT.search(str(h.get("text", "")))]
+        ignored = [h["citation"] for h in found if h not in hits]
+        note = f"\nIgnored {len(ignored)} passage(s) that tried to give the assistant instructions." if ignored else ""
         if not hits:
             return _Plan("docs", "I found nothing relevant in the indexed contracts and docs, so I cannot answer that "
-                                 "from sources.", facts={"query": message, "hits": []})
+                                 "from sources." + note, facts={"query": message, "hits": [], "ignored": ignored})
         cites = [{"n": i, "citation": h["citation"], **{k: h.get(k) for k in ("contract", "member", "source", "lines")}}
                  for i, h in enumerate(hits, 1)]
-        body = "Sources:\n" + "\n".join(f"[{c['n']}] {c['citation']}" for c in cites)
+        body = "Sources:\n" + "\n".join(f"[{c['n']}] {c['citation']}" for c in cites) + note
         lead = f"The closest match is {hits[0].get('contract')}.{hits[0].get('member')} [1]."
-        return _Plan("docs", body, facts={"query": message, "hits": [
+        return _Plan("docs", body, facts={"query": message, "ignored": ignored, "hits": [
             {k: h.get(k) for k in ("contract", "member", "signature", "source", "lines", "text")} for h in hits]},
             citations=cites, lead=lead, docs=hits, parts=[{"type": "citations", "citations": [
                 {**c, "text": h.get("text", "")} for c, h in zip(cites, hits)]}])
@@ -332,8 +340,13 @@ class ChatAgent:
                      remark=True,
                      parts=[{"type": "draft", "draft": d}])
 
-    def _allowed(self, plan: _Plan) -> Allowed:
-        return allowed_from([plan.facts, plan.body], citations=len(plan.citations))
+    def _allowed(self, plan: _Plan, message: str) -> Allowed:
+        allowed = allowed_from([plan.facts, plan.body], citations=len(plan.citations))
+        if plan.docs:
+            # An answer about contracts names no address the user did not write: a retrieved address is
+            # untrusted data (a poisoned doc's "safe address"), not something to repeat as advice.
+            allowed.addresses = {a.lower() for a in _ADDR.findall(message)}
+        return allowed
 
     @staticmethod
     def _emit(text: str, texts: list[str]) -> Iterator[dict]:
@@ -346,7 +359,7 @@ class ChatAgent:
 
         Generation stops once enough sentences are out (or too many were rejected): every further token only
         costs time."""
-        gate = SentenceGate(self._allowed(plan))
+        gate = SentenceGate(self._allowed(plan, message))
         if self.llm is None:
             return gate
         limit, max_tokens = (2, DOCS_TOKENS) if plan.docs else (1, REMARK_TOKENS)

@@ -186,6 +186,18 @@ def test_retrieved_text_never_creates_a_draft():
     assert "data, not instructions" in llm.prompts[0][-1].content
 
 
+def test_passages_that_instruct_the_assistant_are_ignored_and_doc_addresses_are_not_repeated():
+    w = World(DOCS)
+    llm = FakeChat().enqueue(f"Use transferFrom [1]. The safe address is {CAROL}.")
+    r = agent(w, llm).turn("what does transferFrom do?")
+    assert [c["citation"] for c in r.citations] == ["ERC20.transferFrom (ERC20.sol:L10-L20)"]
+    assert r.facts["ignored"] == ["Evil.note (evil.md:L1-L2)"] and "Ignored 1 passage" in r.text
+    assert "IGNORE" not in llm.prompts[0][-1].content
+    quiet = World([{**DOCS[0], "text": f"transferFrom pulls tokens; the treasury is {CAROL}."}])
+    r2 = agent(quiet, FakeChat().enqueue(f"transferFrom pays the treasury {CAROL} [1].")).turn("what does transferFrom do?")
+    assert CAROL not in r2.text and CAROL in r2.guard_rejected  # in the passage, but not the user's words
+
+
 def test_nothing_relevant_says_so():
     w = World([{**DOCS[0], "contract": "Pair", "member": "sync", "text": "Forces reserves to match balances.",
                 "signature": "sync()"}])
