@@ -62,7 +62,6 @@ class Decl:
     contract_kind: str | None = None  # for kind == "contract": contract|interface|library|abstract
     bases: list[str] = field(default_factory=list)  # for kind == "contract"
     var_type: str | None = None  # for kind == "variable"
-    struct_fields: list[Param] = field(default_factory=list)  # for kind == "struct"
 
 
 def _mask(src: str) -> tuple[str, list[tuple[int, int, str, bool]]]:

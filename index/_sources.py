@@ -126,6 +126,8 @@ def solidity_records(text: str, pkg: str, source: str) -> list[Record]:
     structs = sol.parse_structs(text)
     enums = {d.name for d in decls if d.kind == "enum"}
     udvts = {d.name: d.var_type for d in decls if d.kind == "type" and d.var_type}
+    # Members carry their container's kind: a library's internal functions are its public API.
+    container = {d.name: d.contract_kind for d in decls if d.kind == "contract"}
     out = []
     for d in decls:
         if d.kind in ("type",):
@@ -147,7 +149,7 @@ def solidity_records(text: str, pkg: str, source: str) -> list[Record]:
             kind=d.kind, contract=d.contract or Path(source).stem, member=d.name, signature=header,
             canonical=canonical, package=pkg, source=source, lines=(d.line_start, d.line_end),
             doc=d.doc.render(), origin="sol", visibility=d.visibility, mutability=d.mutability,
-            contract_kind=d.contract_kind, inheritdoc=d.doc.inheritdoc if d.doc.inheritdoc else None,
+            contract_kind=d.contract_kind or container.get(d.contract), inheritdoc=d.doc.inheritdoc if d.doc.inheritdoc else None,
             params=params, bases=d.bases,
         ))
     # Headers come from masked text (strings blanked); show the real text without comments.
