@@ -94,11 +94,13 @@ def _finish_sign_in(resp: Response, services: Services) -> None:
 
 
 def signed_in_address(wallet_address: str | None) -> str | None:
-    """The address proven by SIWE, while it is still the connected one and not expired."""
+    """The address proven by SIWE, while that wallet is still the connected one and the session has not expired.
+
+    A locked or disconnected wallet ends the sign-in, so a typed read-only address never inherits it."""
     s = st.session_state.get("siwe")
     if not s:
         return None
-    if datetime.now(timezone.utc) >= s["expires"] or (wallet_address is not None and wallet_address != s["address"]):
+    if datetime.now(timezone.utc) >= s["expires"] or wallet_address != s["address"]:
         st.session_state.pop("siwe", None)
         return None
     return s["address"]

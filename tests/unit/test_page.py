@@ -293,3 +293,21 @@ def test_the_sign_in_ends_when_its_session_expires(at):
     at.run()
     assert "siwe" not in at.session_state
     assert at.button(key="sign_in")
+
+
+def test_a_locked_wallet_ends_the_sign_in_so_a_typed_address_sees_nothing_stored(at, tmp_path):
+    from app.store import Store
+    from app.ui.accountability import remember_session
+
+    other = Account.from_key(OTHER_KEY).address
+    Store(tmp_path / "chatdapp.db").record_turn("theirs", "user", "their private question", wallet=other)
+    remember_session(tmp_path, other, "theirs", "their private question")
+    b = connected(at)
+    sign_in(b)
+    b.report(accounts=[])  # the wallet locked
+    assert "siwe" not in at.session_state
+    at.text_input(key="readonly_address").input(other).run()
+    at.session_state["tab"] = at.tabs[2].label
+    at.run()
+    assert "their private question" not in texts(at)
+    assert "Sign in with Ethereum (sidebar)" in texts(at)
