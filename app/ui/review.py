@@ -66,6 +66,11 @@ def refresh(services: Services, step: dict, card: dict, meta: dict) -> None:
     except ChatdappError as e:
         step["note"] = f"Could not check the transaction yet: {e.message} ({e.code})"
         return
+    # The hash came from the browser: believe the chain, and only for the transaction this step drafted.
+    if (rcpt["from"], rcpt["to"]) != (step["sender"], step["to"]):
+        step.update(status="ready", note=f"Transaction {step['tx_hash']} is not this step (it is from {rcpt['from']} "
+                                         f"to {rcpt['to']}); nothing is marked as sent.")
+        return
     ok = rcpt["status"] == 1
     step.update(status="confirmed" if ok else "failed", block=int(rcpt["blockNumber"]), gas_used=int(rcpt["gasUsed"]),
                 note=None)
@@ -168,7 +173,7 @@ def card(part: dict, ctx: "TurnContext", bridge: Bridge, *, key: str) -> None:
                 why_not = f"Switch your wallet to chain {ctx.services.chain_id} first."
             if st.button("Sign in wallet", key=f"sign-{key}-{i}", type="primary", disabled=why_not is not None, help=why_not):
                 cs.update(sender=wallet.address, usd_value=draft.get("usd_value"))
-                progress.update(status="waiting", note=None)
+                progress.update(status="waiting", note=None, sender=step["from"], to=step["to"])
                 bridge.request("eth_sendTransaction", [tx_params(step)], purpose="send_tx", card=key, step=i,
                                session_id=ctx.session_id)
                 st.rerun()

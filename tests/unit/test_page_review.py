@@ -51,11 +51,21 @@ def sign_buttons(at: AppTest):
     return [b for b in at.button if b.label == "Sign in wallet"]
 
 
+TX_TO = {"0x" + "ab" * 32: USDC, "0x" + "cd" * 32: ROUTER, "0x" + "ef" * 32: USDC}
+
+
+def chain(overrides: dict, **fields):
+    """A stand-in for web3: each known hash was mined from DEV to the contract its step drafted."""
+    def receipt(h):
+        return {"status": 1, "blockNumber": 7, "gasUsed": 46330, "from": DEV, "to": TX_TO.get(h), **fields, **overrides.get(h, {})}
+
+    return SimpleNamespace(eth=SimpleNamespace(get_transaction_receipt=receipt))
+
+
 @pytest.fixture
 def mined(monkeypatch):
     """The chain as the card sees it: every transaction is mined in block 7 with success."""
-    eth = SimpleNamespace(get_transaction_receipt=lambda h: {"status": 1, "blockNumber": 7, "gasUsed": 46330})
-    monkeypatch.setattr(ui_services, "web3_for", lambda url, retries: SimpleNamespace(eth=eth))
+    monkeypatch.setattr(ui_services, "web3_for", lambda url, retries: chain({}))
 
 
 def test_multi_step_drafts_go_one_step_at_a_time(at, mined):
@@ -134,8 +144,7 @@ def test_read_only_visitors_see_cards_but_cannot_sign(at):
 
 
 def test_a_reverted_transaction_shows_as_failed(at, monkeypatch):
-    eth = SimpleNamespace(get_transaction_receipt=lambda h: {"status": 0, "blockNumber": 9, "gasUsed": 30001})
-    monkeypatch.setattr(ui_services, "web3_for", lambda url, retries: SimpleNamespace(eth=eth))
+    monkeypatch.setattr(ui_services, "web3_for", lambda url, retries: chain({}, status=0, blockNumber=9, gasUsed=30001))
     b = connected(at)
     show(at, draft(APPROVE, SWAP))
     sign_buttons(at)[0].click().run()
@@ -157,3 +166,15 @@ def test_a_transaction_not_mined_yet_stays_pending(at, monkeypatch):
     b.answer("eth_sendTransaction", result="0x" + "12" * 32)
     assert f"Pending: 0x{'12' * 32}" in texts(at)
     assert not sign_buttons(at)
+
+
+def test_a_hash_of_another_transaction_is_not_taken_for_the_step(at, monkeypatch):
+    foreign = "0x" + "99" * 32
+    monkeypatch.setattr(ui_services, "web3_for",
+                        lambda url, retries: chain({foreign: {"from": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "to": USDC}}))
+    b = connected(at)
+    show(at, draft(APPROVE))
+    sign_buttons(at)[0].click().run()
+    b.answer("eth_sendTransaction", result=foreign)
+    assert f"Transaction {foreign} is not this step" in texts(at)
+    assert "Confirmed" not in texts(at) and not sign_buttons(at)[0].disabled
