@@ -24,6 +24,7 @@ from app.errors import Ambiguous, ChatdappError, NotUnderstood
 _ADDR = re.compile(r"0x[0-9a-fA-F]{40}\b")
 _DIGEST = re.compile(r"\b(anchor|anchored|digests?)\b", re.I)
 _HOLDINGS = re.compile(r"\b(hold|holding|holdings|balances?|portfolio|worth|my assets|my tokens|my wallet|"
+                       r"my (?:approvals|allowances|nfts|positions)|"
                        r"do i (?:have|own)|how much \w+ (?:do|does) \S+ (?:have|own))\b", re.I)
 _QUESTION = re.compile(r"^\s*(what|how|why|which|who|when|where|explain|describe|tell me|does|is|are|can|should|"
                        r"could you explain|define)\b", re.I)

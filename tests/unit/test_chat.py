@@ -56,6 +56,9 @@ def test_route():
     assert route("how does transferFrom work?") == "docs"
     assert route("send 1 DAI to " + BOB) == "draft"
     assert route("please anchor the conversation") == "anchor"
+    assert route("are any of my approvals risky?") == "holdings"
+    assert route("what is an allowance?") == "docs"
+    assert route("can you send 1 DAI to " + BOB + "?") == "draft"
     assert route("could you get half a WBTC over to " + BOB + "?") == "draft"
 
 
