@@ -91,6 +91,7 @@ def _finish_sign_in(resp: Response, services: Services) -> None:
     st.session_state["siwe"] = {"address": msg.address, "chain_id": msg.chain_id, "nonce": msg.nonce,
                                 "expires": datetime.now(timezone.utc) + SESSION_TTL}
     status.clear()
+    state.wallet_status().clear()  # "connected" is old news once signed in
 
 
 def signed_in_address(wallet_address: str | None) -> str | None:
