@@ -38,7 +38,7 @@ class Services:
     def from_settings(cls, settings: Settings) -> "Services":
         """Wire the real services at the edge (CLI, page, API). Chain-less capabilities still work
         when the RPC is down; the chain ones raise RpcUnavailable when called."""
-        from app.anchor import anchorer_from_settings, store_path
+        from app.anchor import store_path
         from app.chain import make_web3
         from app.store import Store
         from app.tokens import TokenRegistry
@@ -99,10 +99,8 @@ def _wire_drafts(svc: Services, w3, registry, manifest, settings: Settings) -> N
 
 
 def _wire_index(svc: Services, settings: Settings) -> None:
-    try:
-        from index import default_index
-    except ImportError:
-        return
+    from index import default_index
+
     state: dict = {}
 
     def search(query: str, k: int = 5) -> list[dict]:
@@ -115,12 +113,9 @@ def _wire_index(svc: Services, settings: Settings) -> None:
 
 def _wire_digests(svc: Services, settings: Settings, w3, store) -> None:
     from app.anchor import anchorer_from_settings
+    from app.receipts import verify_receipt
 
     svc.anchor = lambda: anchorer_from_settings(settings, w3, store).anchor_pending()
-    try:
-        from app.receipts import verify_receipt
-    except ImportError:
-        return
     svc.verify = lambda receipt: verify_receipt(receipt, w3)
 
 
