@@ -12,7 +12,6 @@ from app.ui.bridge import Bridge
 from app.ui.services import Services
 
 
-
 @dataclass
 class TurnContext:
     services: Services
