@@ -63,7 +63,7 @@ def _load_llama(path: str, n_ctx: int, n_threads: int):
             # Two prompt families alternate (intent extraction, reply phrasing); the RAM cache keeps
             # the evaluated state of each so neither re-reads its system prompt every turn.
             llama.set_cache(LlamaRAMCache(capacity_bytes=1 << 30))
-            _LLAMAS[key] = llama
+            _LLAMAS[key] = (llama, threading.Lock())  # one decode at a time per loaded model (page sessions share it)
         return _LLAMAS[key]
 
 
@@ -77,15 +77,17 @@ class LlamaCppChat(BaseChatModel):
     max_tokens: int = 96
     temperature: float = 0.0
 
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-
     @property
     def _llm_type(self) -> str:
         return "llama-cpp"
 
     @property
     def client(self):
-        return _load_llama(self.model_path, self.n_ctx, self.n_threads)
+        return _load_llama(self.model_path, self.n_ctx, self.n_threads)[0]
+
+    @property
+    def decode_lock(self) -> threading.Lock:
+        return _load_llama(self.model_path, self.n_ctx, self.n_threads)[1]
 
     def _params(self, stop, kwargs) -> dict:
         p = {"max_tokens": kwargs.get("max_tokens", self.max_tokens), "temperature": self.temperature,
@@ -95,12 +97,12 @@ class LlamaCppChat(BaseChatModel):
         return p
 
     def _generate(self, messages, stop=None, run_manager: CallbackManagerForLLMRun | None = None, **kwargs) -> ChatResult:
-        with self._lock:
+        with self.decode_lock:
             out = self.client.create_chat_completion(messages=to_openai_messages(messages), **self._params(stop, kwargs))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=out["choices"][0]["message"]["content"] or ""))])
 
     def _stream(self, messages, stop=None, run_manager: CallbackManagerForLLMRun | None = None, **kwargs) -> Iterator[ChatGenerationChunk]:
-        with self._lock:
+        with self.decode_lock:
             for part in self.client.create_chat_completion(messages=to_openai_messages(messages), stream=True,
                                                            **self._params(stop, kwargs)):
                 text = part["choices"][0]["delta"].get("content") or ""
