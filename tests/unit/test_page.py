@@ -311,3 +311,34 @@ def test_a_locked_wallet_ends_the_sign_in_so_a_typed_address_sees_nothing_stored
     at.run()
     assert "their private question" not in texts(at)
     assert "Sign in with Ethereum (sidebar)" in texts(at)
+
+
+def test_no_interaction_reloads_the_model_or_the_services(at, monkeypatch):
+    import agents.llm
+    import agents.tools
+
+    from app.ui import services
+
+    services.llm_for.clear()
+    services.agent_services.clear()
+    built = {"llm": 0, "services": 0}
+    real_llm, real_services = agents.llm.make_llm, agents.tools.Services.from_settings
+
+    def count_llm(settings, **kw):
+        built["llm"] += 1
+        return real_llm(settings, **kw)
+
+    def count_services(settings):
+        built["services"] += 1
+        return real_services(settings)
+
+    monkeypatch.setattr(agents.llm, "make_llm", count_llm)
+    monkeypatch.setattr(agents.tools.Services, "from_settings", staticmethod(count_services))
+    b = connected(at)
+    for text in ("hello there", "what do I hold?", "send 1 DAI to nowhere"):
+        at.chat_input[0].set_value(text).run()
+    b.report(chainId="0x1")
+    at.session_state["tab"] = at.tabs[3].label
+    at.run()
+    assert built == {"llm": 1, "services": 1}
+    assert len([m for m in at.session_state["messages"] if m["role"] == "assistant"]) == 3
