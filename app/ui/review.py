@@ -80,7 +80,7 @@ def refresh(services: Services, step: dict, card: dict, meta: dict) -> None:
 def _record(services: Services, card: dict, meta: dict, step: dict) -> None:
     """The outcome joins the conversation record, so it is anchored and provable like any turn."""
     n, total = meta["step"] + 1, len(card["steps"])
-    text = (f"Wallet sent step {n}/{total}: transaction {step['tx_hash']} "
+    text = (f"Wallet sent step {n}/{total} of \"{card.get('summary')}\": transaction {step['tx_hash']} "
             f"{'confirmed' if step['status'] == 'confirmed' else 'failed'} in block {step['block']} (gas {step['gas_used']}).")
     try:
         services.store.record_turn(meta["session_id"], "tool", text, wallet=card.get("sender"),
@@ -172,7 +172,7 @@ def card(part: dict, ctx: "TurnContext", bridge: Bridge, *, key: str) -> None:
             elif wallet.chain_id != ctx.services.chain_id:
                 why_not = f"Switch your wallet to chain {ctx.services.chain_id} first."
             if st.button("Sign in wallet", key=f"sign-{key}-{i}", type="primary", disabled=why_not is not None, help=why_not):
-                cs.update(sender=wallet.address, usd_value=draft.get("usd_value"))
+                cs.update(sender=wallet.address, usd_value=draft.get("usd_value"), summary=draft["summary"])
                 progress.update(status="waiting", note=None, sender=step["from"], to=step["to"])
                 bridge.request("eth_sendTransaction", [tx_params(step)], purpose="send_tx", card=key, step=i,
                                session_id=ctx.session_id)

@@ -4,12 +4,15 @@ Tests in this module share one page and run top to bottom (each stage builds on 
 """
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 import contracts
+from app.receipts import verify_receipt
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 expect.set_options(timeout=20_000)
@@ -146,8 +149,19 @@ def test_anchor_with_my_wallet_and_verify_receipt(page, shots, wallet, w3, manif
     tx = wallet.sent[-1]
     rcpt = w3.eth.get_transaction_receipt(tx)
     assert rcpt["status"] == 1 and rcpt["to"] == manifest["contracts"]["ConversationLog"]
-    page.get_by_role("button", name="Verify").first.click()
+    # The record of the 5 USDC transfer: its receipt verifies in the page and, downloaded, with verify_receipt.
+    row = page.get_by_test_id("stHorizontalBlock").filter(has_text="Wallet sent step 1/1").first
+    row.get_by_role("button", name="Verify").click()
     expect(page.get_by_text("Receipt verified").first).to_be_visible()
+    row = page.get_by_test_id("stHorizontalBlock").filter(has_text="Wallet sent step 1/1").first
+    with page.expect_download() as dl:
+        row.get_by_role("button", name="Receipt").click()
+    receipt = json.loads(Path(dl.value.path()).read_text())
+    turn = json.loads(receipt["canonical"])
+    assert turn["text"].startswith(f'Wallet sent step 1/1 of "Send 5 USDC to {RECIPIENT}"')
+    assert turn["facts"]["tx_hash"] == wallet.sent[0] and turn["facts"]["status"] == "confirmed"
+    assert receipt["tx_hash"] == tx  # anchored by the wallet's own transaction
+    assert verify_receipt(receipt, w3)["ok"]
     shot(page, shots, "11-anchored-verified.png")
 
 
