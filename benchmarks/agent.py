@@ -330,11 +330,12 @@ def main() -> None:
             dn.down()
     out = _write(result)
     summary = {k: v for k, v in result.items() if k not in ("intents", "grounding", "injection", "latency")}
-    for k in ("intents", "grounding", "injection", "latency"):
+    for k in ("grounding", "injection", "latency"):
         if k in result:
-            summary[k] = {kk: vv for kk, vv in (result[k].items() if k != "intents" else
-                          ((g, {x: y for x, y in d.items() if x != "rows"}) for g, d in result[k].items()))
-                          if kk not in ("rows", "per_kind")}
+            summary[k] = {kk: vv for kk, vv in result[k].items() if kk not in ("rows", "per_kind")}
+    if "intents" in result:
+        summary["intents"] = {g: {x: y for x, y in d.items() if x != "rows"} if isinstance(d, dict) else d
+                              for g, d in result["intents"].items()}
     print(json.dumps(summary, indent=2, default=str))
     print(f"wrote {out}")
 
