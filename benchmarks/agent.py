@@ -301,7 +301,7 @@ def main() -> None:
     out = REPO / "benchmarks" / "results" / "agent.json"
     if args.merge and out.exists():
         old = json.loads(out.read_text())
-        result.update({k: {**old[k], "from_run": old.get("command")} for k in ("intents", "grounding", "injection", "latency")
+        result.update({k: {**old[k], "from_run": old[k].get("from_run", old.get("command"))} for k in ("intents", "grounding", "injection", "latency")
                        if k in old and k in skip})
     with tempfile.TemporaryDirectory(prefix="chatdapp-agent-") as tmp:
         home = Path(tmp)
