@@ -195,9 +195,7 @@ class ChatAgent:
                 yield from self._emit(plan.lead, texts)
             yield from self._emit(("\n\n" if texts else "") + plan.body, texts)
         else:  # facts first (no waiting on the model), then the model's short remark on them
-            if plan.lead:
-                yield from self._emit(plan.lead + ("\n\n" if plan.body else ""), texts)
-            yield from self._emit(plan.body, texts)
+            yield from self._emit("\n\n".join(x for x in (plan.lead, plan.body) if x), texts)
             if plan.remark:
                 gate = yield from self._model_part(plan, message, texts, prefix="\n\n")
         yield from plan.parts

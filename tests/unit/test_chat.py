@@ -109,6 +109,7 @@ def test_draft_turn_and_followups():
     a = agent(w)
     r1 = a.turn(f"send 1 DAI to {BOB}")
     assert r1.kind == "draft" and r1.drafts[0]["args"] == [BOB, "1"]
+    assert r1.text.startswith("Here is the draft for you to review") and f"\n\nDraft (unsigned): Send 1 DAI to {BOB}." in r1.text
     assert w.turns[-1]["drafts"] == r1.drafts
     r2 = a.turn("do the same with 2 USDC")
     assert r2.kind == "draft" and w.draft_calls[-1] == f"send 2 USDC to {BOB}"
