@@ -8,6 +8,8 @@ fake         a scripted model for tests: enqueue replies, read the recorded prom
 """
 from __future__ import annotations
 
+import atexit
+
 import json
 import threading
 from collections import deque
@@ -50,6 +52,14 @@ def model_id(llm: BaseChatModel) -> str:
 # --- local: llama.cpp ------------------------------------------------------------------
 _LLAMAS: dict[tuple, Any] = {}
 _LLAMA_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_llamas() -> None:
+    # Close while llama.cpp's module globals still exist; Llama.__del__ at interpreter teardown raises.
+    for llama, _ in _LLAMAS.values():
+        llama.close()
+    _LLAMAS.clear()
 
 
 def _load_llama(path: str, n_ctx: int, n_threads: int):

@@ -1,6 +1,8 @@
 """Chat: history, streamed replies, parts (holdings, drafts, citations), friendly errors that keep the text."""
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -22,8 +24,10 @@ class TurnContext:
 
 
 def _md(text: str) -> str:
-    """Keep the assistant's line breaks (markdown would join single newlines into one paragraph)."""
-    return text.replace("\n", "  \n")
+    """Keep the assistant's line breaks (markdown would join single newlines into one paragraph).
+
+    Blank lines stay paragraph breaks: turning them into hard breaks too ran paragraphs together."""
+    return "\n\n".join(p.replace("\n", "  \n") for p in re.split(r"\n[ \t]*\n", text))
 
 
 def render_message(msg: dict, ctx: TurnContext, bridge: Bridge) -> None:

@@ -29,7 +29,7 @@ def at(tmp_path, monkeypatch):
     monkeypatch.setenv("CHATDAPP_HOME", str(tmp_path))
     monkeypatch.setenv("CHATDAPP_RPC_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens: no chain here
     monkeypatch.setenv("CHATDAPP_LLM", "fake")
-    app = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
+    app = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=180)  # generous: a loaded 2-core CI box is slow, not broken
     app.run()
     assert not app.exception
     return app
