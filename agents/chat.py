@@ -17,7 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from agents._prompts import CHAT_SYSTEM, DOCS_TASK, REMARK_TASK
-from agents.guard import Allowed, SentenceGate, allowed_from
+from agents.guard import Allowed, SentenceGate, allowed_from, unsupported
 from agents.tools import Services
 from app.errors import Ambiguous, ChatdappError, NotUnderstood
 
@@ -38,6 +38,8 @@ _ADDRESSES_ASSISTANT = re.compile(
     r"\b(ignore (?:all |any |the )?(?:previous|prior|above|user)|(?:system|important) instruction|as the assistant|"
     r"assistant[:,] |you must (?:now )?(?:send|draft|create|call|approve|transfer)|call draft_transaction|"
     r"draft (?:a|the) transaction)", re.I)
+# A quoted sentence that tells the reader to act is someone's instruction, not documentation of what code does.
+_IMPERATIVE = re.compile(rf"^\W*(?:please\s+)?{_TX_VERB.pattern}|\b(?:you|users?) (?:must|should|need to|have to)\b", re.I)
 _OTHER = re.compile(r"\b(other|another|previous|first|earlier) (address|one|wallet|recipient)\b", re.I)
 _STOP = {"what", "does", "the", "how", "why", "which", "when", "who", "can", "should", "is", "are", "do", "a", "an",
          "of", "in", "on", "to", "for", "and", "or", "with", "explain", "describe", "tell", "me", "about", "function",
@@ -46,6 +48,7 @@ _STOP = {"what", "does", "the", "how", "why", "which", "when", "who", "can", "sh
 # Token caps: a remark is one sentence, an answer two; each token is ~0.07-0.1 s on 2 cores.
 REMARK_TOKENS, DOCS_TOKENS = 48, 72
 DOC_CHARS = 280  # per passage in a contract answer's prompt: prompt length dominates time to first token
+QUOTE_CHARS = 200  # the longest documentation sentence the deterministic lead quotes
 DRAFT_LEAD = "Here is the draft for you to review; nothing is signed or sent until you approve it in your wallet."
 CLARIFY = ("I am not sure what you want to do. Ask about your holdings or a contract, or say a transaction plainly, "
            "like \"send 0.1 ETH to 0x…\" or \"swap 100 USDC for DAI\".")
@@ -77,7 +80,7 @@ class _Plan:
     parts: list = field(default_factory=list)
     drafts: list = field(default_factory=list)
     citations: list = field(default_factory=list)
-    lead: str = ""  # deterministic words before the body (for docs: the fallback when no model answer survives)
+    lead: str = ""  # deterministic words before the body (for docs: the top hit, shown before the model answers)
     remark: bool = False  # the model adds one short remark after the facts
     docs: list = field(default_factory=list)  # numbered passages for a model answer
 
@@ -137,6 +140,35 @@ def _draft_body(d: dict) -> str:
     return "\n".join(lines)
 
 
+def _doc_sentence(hit: dict) -> str:
+    """The first sentence of a hit's documentation (NatSpec or prose), without its signature lines."""
+    text = str(hit.get("text") or "")
+    sig = str(hit.get("signature") or "")
+    if sig and text.startswith(sig):
+        text = text[len(sig):]
+    kind = str(hit.get("kind") or "")
+    lines = [ln for ln in text.splitlines() if not (kind != "doc" and ln.startswith(f"{kind} "))]
+    flat = " ".join(" ".join(lines).replace("#", " ").split())
+    m = re.match(r"(.+?[.!?])(?:\s|$)", flat)
+    return m.group(1) if m and len(m.group(1)) <= QUOTE_CHARS else ""
+
+
+def _docs_lead(hit: dict, allowed: Allowed) -> str:
+    """The first words of a contract answer, written by code from the top hit so they appear at once:
+    `Contract.member(params)` [1] and, quoted as data, the first sentence of its documentation. Retrieved
+    text is untrusted: a name or quote that carries an address or figure the guard would not let the model
+    write, or that reads as an instruction, is left out."""
+    params = re.search(r"\(([^()]*)\)", str(hit.get("signature") or ""))
+    name = f"{hit.get('contract')}.{hit.get('member')}" + (f"({params.group(1)})" if params else "")
+    name = f"`{name}`" if "`" not in name else name.replace("`", "")
+    if unsupported(name, allowed) or _ADDRESSES_ASSISTANT.search(name):
+        name = "the first source"
+    quote = _doc_sentence(hit).replace('"', "'")
+    if quote and (unsupported(quote, allowed) or _ADDRESSES_ASSISTANT.search(quote) or _IMPERATIVE.search(quote)):
+        quote = ""
+    return f"The closest match is {name} [1]" + (f"; its documentation says: \"{quote}\"" if quote else ".")
+
+
 class ChatAgent:
     """The assistant as a Python API.
 
@@ -189,11 +221,10 @@ class ChatAgent:
             plan = _Plan("refusal", f"I can't do that: {e.message}", facts={"error": e.to_dict()})
         texts: list[str] = []
         gate = None
-        if plan.docs:  # a contract question: the model's cited answer first, then the numbered sources
-            gate = yield from self._model_part(plan, message, texts, prefix="")
-            if not gate.kept and plan.lead:
-                yield from self._emit(plan.lead, texts)
-            yield from self._emit(("\n\n" if texts else "") + plan.body, texts)
+        if plan.docs:  # a contract question: the code-written lead at once, the model's cited answer, the sources
+            yield from self._emit(plan.lead, texts)
+            gate = yield from self._model_part(plan, message, texts, prefix="\n\n")
+            yield from self._emit("\n\n" + plan.body, texts)
         else:  # facts first (no waiting on the model), then the model's short remark on them
             yield from self._emit("\n\n".join(x for x in (plan.lead, plan.body) if x), texts)
             if plan.remark:
@@ -274,11 +305,12 @@ class ChatAgent:
         cites = [{"n": i, "citation": h["citation"], **{k: h.get(k) for k in ("contract", "member", "source", "lines")}}
                  for i, h in enumerate(hits, 1)]
         body = "Sources:\n" + "\n".join(f"[{c['n']}] {c['citation']}" for c in cites) + note
-        lead = f"The closest match is {hits[0].get('contract')}.{hits[0].get('member')} [1]."
-        return _Plan("docs", body, facts={"query": message, "ignored": ignored, "hits": [
+        plan = _Plan("docs", body, facts={"query": message, "ignored": ignored, "hits": [
             {k: h.get(k) for k in ("contract", "member", "signature", "source", "lines", "text")} for h in hits]},
-            citations=cites, lead=lead, docs=hits, parts=[{"type": "citations", "citations": [
+            citations=cites, docs=hits, parts=[{"type": "citations", "citations": [
                 {**c, "text": h.get("text", "")} for c, h in zip(cites, hits)]}])
+        plan.lead = _docs_lead(hits[0], self._allowed(plan, message))
+        return plan
 
     def _followup(self, message: str) -> tuple[str | None, str | None]:
         """Rewrite "do the same with 2 USDC" / "and to the other address" into a full request from the
