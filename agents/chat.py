@@ -147,8 +147,12 @@ def _doc_sentence(hit: dict) -> str:
     if sig and text.startswith(sig):
         text = text[len(sig):]
     kind = str(hit.get("kind") or "")
-    lines = [ln for ln in text.splitlines() if not (kind != "doc" and ln.startswith(f"{kind} "))]
-    flat = " ".join(" ".join(lines).replace("#", " ").split())
+    params = set(re.findall(r"\w+", sig[sig.find("("):])) if "(" in sig else set()
+    # Headings, titles, overload signatures and "@param" lines ("name: ...") say nothing about what it does.
+    lines = [ln for ln in text.splitlines() if not (kind != "doc" and ln.startswith(f"{kind} "))
+             and not ln.lstrip().startswith("#") and ln.strip() not in (hit.get("contract"), hit.get("member"))
+             and not ((m := re.match(r"(\w+): ", ln)) and m.group(1) in params)]
+    flat = " ".join(" ".join(lines).split())
     m = re.match(r"(.+?[.!?])(?:\s|$)", flat)
     return m.group(1) if m and len(m.group(1)) <= QUOTE_CHARS else ""
 
@@ -159,8 +163,11 @@ def _docs_lead(hit: dict, allowed: Allowed) -> str:
     text is untrusted: a name or quote that carries an address or figure the guard would not let the model
     write, or that reads as an instruction, is left out."""
     params = re.search(r"\(([^()]*)\)", str(hit.get("signature") or ""))
-    name = f"{hit.get('contract')}.{hit.get('member')}" + (f"({params.group(1)})" if params else "")
-    name = f"`{name}`" if "`" not in name else name.replace("`", "")
+    if hit.get("kind") == "doc":  # a section of a prose document
+        name = f"the \"{hit.get('member')}\" section of {hit.get('contract')}".replace("`", "")
+    else:
+        name = f"{hit.get('contract')}.{hit.get('member')}" + (f"({params.group(1)})" if params else "")
+        name = f"`{name}`" if "`" not in name else name.replace("`", "")
     if unsupported(name, allowed) or _ADDRESSES_ASSISTANT.search(name):
         name = "the first source"
     quote = _doc_sentence(hit).replace('"', "'")

@@ -215,7 +215,15 @@ def test_the_lead_without_documentation_or_with_a_poisoned_name():
     bare = {**DOCS[0], "signature": "function sync() external", "text": "function sync() external"}
     assert agent(World([bare]), FakeChat()).turn("what does transferFrom do?").text.startswith(
         "The closest match is `ERC20.transferFrom()` [1].")
-    named = {**DOCS[0], "kind": "doc", "signature": "", "member": f"transferFrom via {CAROL}", "text": "Pulls tokens."}
+    params_only = {**DOCS[0], "text": "transferFrom(address from, address to, uint256 value)\nfrom: The owner.",
+                   "signature": "transferFrom(address from, address to, uint256 value)"}
+    assert agent(World([params_only]), FakeChat()).turn("what does transferFrom do?").text.startswith(
+        "The closest match is `ERC20.transferFrom(address from, address to, uint256 value)` [1].")
+    section = {**DOCS[0], "contract": "guide", "kind": "doc", "signature": "", "member": "transferFrom",
+               "text": "# transferFrom\nPulls tokens."}
+    assert agent(World([section]), FakeChat()).turn("what does transferFrom do?").text.startswith(
+        'The closest match is the "transferFrom" section of guide [1]; its documentation says: "Pulls tokens."')
+    named = {**section, "member": f"transferFrom via {CAROL}"}
     r = agent(World([named]), FakeChat()).turn("what does transferFrom do?")
     assert r.text.startswith('The closest match is the first source [1]; its documentation says: "Pulls tokens."')
 
