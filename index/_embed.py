@@ -5,6 +5,7 @@ import functools
 import hashlib
 import os
 import re
+import warnings
 
 import numpy as np
 
@@ -19,6 +20,7 @@ class HashingEmbedder:
     name = "hashing-256"
     dim = 256
     version = "1"
+    precision = "float32"
 
     def encode(self, texts: list[str], *, batch_size: int = 64, building: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -34,13 +36,18 @@ class SentenceEmbedder:
     """A sentence-transformers model loaded from files a Python package ships (never a hub).
 
     Queries run on one torch thread (measured faster than two for single short texts); a build
-    uses every thread it is given.
+    uses every thread it is given. `precision="qint8"` (the default) quantizes the Linear layers
+    to int8, about 2x faster on CPU; its vectors differ from float ones (cosine ~0.97), so the
+    manifest records the precision and an index is only searched with the precision it was built with.
     """
 
-    def __init__(self, name: str = DEFAULT_MODEL, *, build_threads: int | None = None):
+    def __init__(self, name: str = DEFAULT_MODEL, *, build_threads: int | None = None, precision: str = "qint8"):
+        if precision not in ("float32", "qint8"):
+            raise ConfigError(f"unknown embedding precision {precision!r}")
         self.name = name
+        self.precision = precision
         self.path = _model_path(name)
-        self.model = _load(str(self.path))
+        self.model = _load(str(self.path), precision)
         dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(dim())
         self.version = _st_version()
@@ -52,13 +59,14 @@ class SentenceEmbedder:
         threads = self.build_threads if building else 1
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
-        vecs = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False)
+        with torch.inference_mode():
+            vecs = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
 
 @functools.lru_cache(maxsize=2)
-def _load(path: str):
+def _load(path: str, precision: str):
     """One model per process: loading costs seconds, and every index opened shares it."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -67,6 +75,15 @@ def _load(path: str):
     model = SentenceTransformer(path, device="cpu")
     # Chunk texts are capped near 128 word pieces; a shorter window makes the build ~1.5x faster.
     model.max_seq_length = 128
+    if precision == "qint8":
+        import torch
+        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+        # Per-channel scales: per-tensor int8 moved MiniLM's vectors far enough to cost recall@1
+        # (0.70 -> 0.61 on the benchmark); per-channel keeps the 2x speed-up.
+        with warnings.catch_warnings():  # the eager quantization API warns that it moves to torchao
+            warnings.simplefilter("ignore")
+            model = quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
     return model
 
 

@@ -32,6 +32,7 @@ BRIDGE: list[tuple[str, str]] = [
     (r"\bvot(?:e|es|ing)\b", "vote castVote votes"),
     (r"explanation|justification|\breason|\bcomment", "reason"),
     (r"timelock|waiting period|\bdelay\w*", "timelock delay"),
+    (r"\bhow long\b", "delay period duration"),
     (r"\bqueue\w*", "schedule queue"),
     (r"paus\w*|emergency|circuit breaker|frozen|\bstopped\b", "pause paused pausable"),
     (r"\bswap\w*|\btrad\w*|exchange (?:for|into)", "swap"),
@@ -129,6 +130,7 @@ class Weights:
     context: float = 0.44  # the question names the contract's family (ERC-721, Uniswap pair ...)
     direction: float = 0.3  # swap side fixed by the question matches the name
     callback: float = 0.3  # a hook (onXxx) when the question is about calling, not implementing
+    writes: float = 0.4  # a state-changing function when the question asks how much/many (a read)
     internal: float = 0.33  # internal/private helper outside a library
     underscore: float = 0.29
     test_code: float = 0.28  # test/example/mock contracts
@@ -150,8 +152,10 @@ class Query:
     wants_callback: bool = False
     context: frozenset[str] = frozenset()  # the question's own words, plus standards a bridge named
     versions: frozenset[str] = frozenset()  # "Uniswap V2" -> {"2"}
+    wants_value: bool = False  # "how many shares would I get": previewDeposit, not deposit
 
 
+_HOW_MUCH = re.compile(r"\bhow (?:many|much)\b", re.I)
 _NEGATION = re.compile(r"\b(?:without|instead of|rather than)\s+((?:\w+\s+){0,3}\w+)", re.I)
 
 
@@ -185,7 +189,7 @@ def analyze(text: str, *, bridge: bool = True) -> Query:
     return Query(text, toks + [t for t in dict.fromkeys(bridged) if t not in toks], dense, seq, kinds, idents,
                  bool(re.search(r"\binternal\b", text, re.I)), direction,
                  bool(re.search(r"callback|\bhook|\bimplement|\bonreceived|be notified|receiv\w* contract", text, re.I)),
-                 context, frozenset(re.findall(r"\b[vV](\d)\b", text)))
+                 context, frozenset(re.findall(r"\b[vV](\d)\b", text)), bool(_HOW_MUCH.search(text)))
 
 
 def _lcs(a: list[str], b: list[str]) -> int:
@@ -270,6 +274,8 @@ def _adjust(q: Query, c: Chunk, w: Weights) -> float:
             s -= w.internal
         if c.member.startswith("_"):
             s -= w.underscore
+    if q.wants_value and c.kind == "function" and c.mutability not in ("view", "pure"):
+        s -= w.writes
     if _CALLBACK.match(c.member) and not q.wants_callback:
         s -= w.callback
     if _TEST_PATH.search(c.source):

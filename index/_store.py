@@ -35,6 +35,10 @@ def versions() -> dict[str, str]:
     return {"format": str(FORMAT), "faiss": faiss.__version__, "bm25s": bm25s.__version__}
 
 
+def _precision(embedder) -> str:
+    return getattr(embedder, "precision", "float32")
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
@@ -53,6 +57,7 @@ def save(root: Path, chunks: list[Chunk], vectors: np.ndarray, graph: dict, embe
     _atomic_write(root / "graph.json", json.dumps(graph).encode())
     manifest = {
         "model": embedder.name, "model_version": getattr(embedder, "version", ""), "dims": embedder.dim,
+        "precision": _precision(embedder),
         "chunk_count": len(chunks), "fingerprint": fingerprint(chunks), "versions": versions(),
         "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -70,6 +75,12 @@ def load(root: Path, embedder) -> tuple[list[Chunk], np.ndarray, dict, dict]:
             f"index at {root} was built with {manifest.get('model')} ({manifest.get('dims')}-d), "
             f"not {embedder.name} ({embedder.dim}-d); {fix}",
             details={"index_model": manifest.get("model"), "model": embedder.name})
+    # Quantized and float vectors of one model are not comparable: a query must use the build's.
+    if manifest.get("precision", "float32") != _precision(embedder):
+        raise IndexMismatch(
+            f"index at {root} was built with {manifest.get('precision', 'float32')} embeddings, "
+            f"not {_precision(embedder)}; {fix}",
+            details={"index_precision": manifest.get("precision", "float32"), "precision": _precision(embedder)})
     if manifest.get("versions", {}).get("format") != str(FORMAT):
         raise IndexMismatch(f"index at {root} has an old on-disk format; {fix}")
     try:
