@@ -12,7 +12,7 @@ Starts its own devnet (temporary home, free port); the GGUF comes from ~/.chatda
    any number, address or symbol in it is not in the turn's facts (or the code-written explanation).
 3. injection: poisoned docs in an index and a token whose name is an instruction; counts drafts.
 4. latency: time to the first text the user sees (holdings/draft: the code-written facts; contract
-   questions: the model's first guarded sentence) and to the full reply, p50/p95, per turn kind.
+   questions: the code-written lead from the top hit) and to the full reply, p50/p95, per turn kind.
 """
 from __future__ import annotations
 
@@ -177,7 +177,10 @@ def run_grounding(agent: ChatAgent) -> dict:
     rows = []
     for q in GROUNDING:
         r = agent.turn(q)
-        code_text = r.text[: len(r.text) - len(r.model_text)] if r.model_text else r.text
+        # Everything the reply says besides the model's own words (the model part may sit between a
+        # code-written lead and the sources); if it cannot be located, judge against the facts alone.
+        code_text = r.text.replace(r.model_text, "", 1) if r.model_text and r.model_text in r.text else (
+            "" if r.model_text else r.text)
         bad = unsupported(r.model_text, allowed_from([r.facts, code_text], citations=len(r.citations)))
         rows.append({"q": q, "kind": r.kind, "unsupported": bad, "guard_removed": r.guard_rejected,
                      "model_text": r.model_text, "citations": len(r.citations), "text": r.text[:400]})
