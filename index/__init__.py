@@ -11,13 +11,14 @@ wraps it in delimiters for a prompt.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from app.errors import ChatdappError, NotFound
+from app.errors import ChatdappError, IndexMismatch, NotFound
 from index import _store
 from index._chunks import Chunk, fold
 from index._embed import DEFAULT_MODEL, HashingEmbedder, SentenceEmbedder, make_embedder
@@ -196,6 +197,12 @@ def default_index(settings_home, *, embedder=None, project_root: Path | None = N
     Built on first use; later calls re-read the (few) project files and embed only what changed.
     """
     root = project_root or Path(__file__).resolve().parents[1]
-    idx = open_index(Path(settings_home) / "index", embedder=embedder)
+    where = Path(settings_home) / "index"
+    try:
+        idx = open_index(where, embedder=embedder)
+    except IndexMismatch:
+        # Derived only from files shipped with the project, so rebuilding it is always safe.
+        shutil.rmtree(where)
+        idx = open_index(where, embedder=embedder)
     idx.add([root / p for p in PROJECT_SOURCES if (root / p).exists()])
     return idx

@@ -245,3 +245,28 @@ def test_query_analysis_kinds_negation_direction_versions():
     assert analyze("swap a fixed amount of ETH for as many tokens as possible").direction == "in"
     assert analyze("receive an exact amount of DAI, spending as few WETH as possible").direction == "out"
     assert analyze("add liquidity on Uniswap V2").versions == {"2"}
+
+
+def test_embedding_precision_is_part_of_the_manifest(tmp_path):
+    idx = _idx(tmp_path)
+    idx.add([OZ / "utils/Pausable.sol"])
+    assert idx.manifest["precision"] == "float32"
+
+    class Quantized(HashingEmbedder):
+        precision = "qint8"
+
+    with pytest.raises(IndexMismatch) as e:
+        open_index(tmp_path / "idx", embedder=Quantized())
+    assert "qint8" in e.value.message and "float32" in e.value.message
+
+
+def test_default_index_is_rebuilt_when_its_manifest_no_longer_matches(tmp_path):
+    from index import default_index
+
+    first = default_index(tmp_path, embedder=HashingEmbedder())
+
+    class Quantized(HashingEmbedder):
+        precision = "qint8"
+
+    again = default_index(tmp_path, embedder=Quantized())
+    assert again.manifest["precision"] == "qint8" and len(again.chunks) == len(first.chunks)
