@@ -27,7 +27,14 @@ from index._sources import Problem, iter_files, read_file
 
 __all__ = ["Index", "Hit", "open_index", "default_index", "HashingEmbedder", "SentenceEmbedder", "Weights"]
 
-PROJECT_SOURCES = ("contracts/src", "contracts/artifacts", "README.md", "docs")
+# Our contracts and docs, plus the OpenZeppelin sources they are built on (so "what does approve do?"
+# finds the ERC-20 implementation the devnet tokens run, not only our thin subclasses).
+PROJECT_SOURCES = (
+    "contracts/src", "contracts/artifacts", "README.md", "docs",
+    "node_modules/@openzeppelin/contracts/token/ERC20", "node_modules/@openzeppelin/contracts/token/ERC721",
+    "node_modules/@openzeppelin/contracts/interfaces/draft-IERC6093.sol",
+    "node_modules/@openzeppelin/contracts/access/Ownable.sol",
+)
 
 
 @dataclass
