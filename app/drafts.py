@@ -16,9 +16,9 @@ import contracts
 from app import intents as I
 from app.addresses import ZERO_ADDRESS, checksum
 from app.amounts import MAX_UINT256, format_units
-from app.chain import rpc_errors
+from app.chain import check_chain, rpc_errors
 from app.decode import AbiBook, decode_call, plain
-from app.errors import Ambiguous, ChatdappError, DraftMismatch, InsufficientBalance, NotFound, NotUnderstood, WrongChain
+from app.errors import Ambiguous, ChatdappError, DraftMismatch, InsufficientBalance, NotFound, NotUnderstood
 from app.intents import Intent, intent_from_candidate, parse_intent
 from app.policy import BLOCK, Policy, Verdict
 from app.risk import Risk, RiskFacts, assess
@@ -119,10 +119,7 @@ class Drafter:
     def _check_chain(self) -> None:
         if self._chain_checked:
             return
-        with rpc_errors():
-            cid = int(self.w3.eth.chain_id)
-        if cid != self.chain_id:
-            raise WrongChain(f"The node is on chain {cid}, but the token list is for chain {self.chain_id}.")
+        check_chain(self.w3, self.chain_id)
         self._chain_checked = True
 
     def _need(self, have: int, want: int, decimals: int, symbol: str) -> None:
