@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
@@ -68,6 +67,3 @@ def run(as_json: bool, produce: Callable[[], Any], render: Callable[[Any], None]
 def settings() -> Settings:
     return load_settings()
 
-
-def stdout_is_tty() -> bool:
-    return sys.stdout.isatty()

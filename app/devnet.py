@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -365,9 +364,3 @@ def live_code_report(w3: Web3, manifest: dict) -> dict[str, bool]:
             out[n] = len(w3.eth.get_code(addr)) > 0
     return out
 
-
-def which_anvil() -> str | None:
-    try:
-        return str(anvil_binary())
-    except AnvilMissing:
-        return shutil.which("anvil")

@@ -74,10 +74,6 @@ class TokenRegistry:
     def by_address(self, address: str) -> Token | None:
         return self._by_address.get(checksum(address).lower())
 
-    def knows_symbol(self, symbol: str) -> bool:
-        s = symbol.strip().upper()
-        return s in ("ETH", "ETHER") or s in self._by_symbol
-
     def symbols(self) -> list[str]:
         return sorted(self._by_symbol)
 
