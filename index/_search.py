@@ -98,7 +98,7 @@ KIND_HINTS: list[tuple[str, str]] = [
     ("event", r"\blogged|\blogs?\b|\bemit\w*|\bevents?\b|notif\w*|\blistens?\b"),
     ("error", r"\brevert\w*|\berrors?\b(?! code)|custom error|\bfails? with"),
     ("modifier", r"\bmodifiers?\b|only (?:the )?\w+ can call|guard\w* (?:a |the )?function"),
-    ("variable", r"\bconstant\b|where is (?:that|the|this) (?:amount|value|number) defined|hard-?coded|\bstored\b"),
+    ("variable", r"\bconstant\b|where is (?:that|the|this) (?:amount|value|number) defined|hard-?coded"),
 ]
 _KIND_HINTS = [(k, re.compile(p, re.I)) for k, p in KIND_HINTS]
 _IDENT_IN_QUERY = re.compile(r"\b(?:[a-z]+[A-Z]\w*|[A-Z][a-z]+[A-Z]\w*|[A-Z]{2,}\w*|_\w+)\b")
@@ -131,6 +131,7 @@ class Weights:
     direction: float = 0.3  # swap side fixed by the question matches the name
     callback: float = 0.3  # a hook (onXxx) when the question is about calling, not implementing
     writes: float = 0.4  # a state-changing function when the question asks how much/many (a read)
+    reads: float = 0.3  # a getter when the question asks how to do something (an action)
     internal: float = 0.33  # internal/private helper outside a library
     underscore: float = 0.29
     test_code: float = 0.28  # test/example/mock contracts
@@ -153,9 +154,15 @@ class Query:
     context: frozenset[str] = frozenset()  # the question's own words, plus standards a bridge named
     versions: frozenset[str] = frozenset()  # "Uniswap V2" -> {"2"}
     wants_value: bool = False  # "how many shares would I get": previewDeposit, not deposit
+    wants_action: bool = False  # "how can I force the reserves to match": sync, not getReserves
 
 
-_HOW_MUCH = re.compile(r"\bhow (?:many|much)\b", re.I)
+_HOW_MUCH = re.compile(r"\bhow (?:many|much)\b|\bwhich (?!functions?\b|modifiers?\b|events?\b|errors?\b|internal\b)\w+ (?:is|are|does|do|did|has|receives?|holds?)\b", re.I)
+# "How do I <verb> ...": an action unless the verb reads, looks up or computes something.
+_HOW_DO = re.compile(r"\bhow (?:do|can|should|does|would|could) (?:i|we|you|my contract|a contract|the \w+|an? \w+|someone)\s+(\w+)", re.I)
+_READ_VERBS = frozenset("""get read check find look see know tell learn query fetch view compute calculate
+convert turn recover hash verify validate quote estimate work figure determine list count compare multiply
+divide encode decode""".split())
 _NEGATION = re.compile(r"\b(?:without|instead of|rather than)\s+((?:\w+\s+){0,3}\w+)", re.I)
 
 
@@ -189,7 +196,13 @@ def analyze(text: str, *, bridge: bool = True) -> Query:
     return Query(text, toks + [t for t in dict.fromkeys(bridged) if t not in toks], dense, seq, kinds, idents,
                  bool(re.search(r"\binternal\b", text, re.I)), direction,
                  bool(re.search(r"callback|\bhook|\bimplement|\bonreceived|be notified|receiv\w* contract", text, re.I)),
-                 context, frozenset(re.findall(r"\b[vV](\d)\b", text)), bool(_HOW_MUCH.search(text)))
+                 context, frozenset(re.findall(r"\b[vV](\d)\b", text)), bool(_HOW_MUCH.search(text)),
+                 _wants_action(text))
+
+
+def _wants_action(text: str) -> bool:
+    m = _HOW_DO.search(text)
+    return bool(m) and m.group(1).lower() not in _READ_VERBS and not _HOW_MUCH.search(text)
 
 
 def _lcs(a: list[str], b: list[str]) -> int:
@@ -276,6 +289,9 @@ def _adjust(q: Query, c: Chunk, w: Weights) -> float:
             s -= w.underscore
     if q.wants_value and c.kind == "function" and c.mutability not in ("view", "pure"):
         s -= w.writes
+    if q.wants_action and (c.kind == "variable" or (c.kind == "function" and (
+            c.mutability == "view" or (c.mutability == "pure" and c.contract_kind != "library")))):
+        s -= w.reads
     if _CALLBACK.match(c.member) and not q.wants_callback:
         s -= w.callback
     if _TEST_PATH.search(c.source):
