@@ -36,6 +36,7 @@ class Chunk:
     params: list[str] = field(default_factory=list)
     also_in: list[str] = field(default_factory=list)
     overloads: list[str] = field(default_factory=list)  # other signatures of the same name, with lines
+    facts: str = ""  # what its body reverts with and emits (Solidity only)
     id: str = ""
 
     def __post_init__(self):
@@ -54,7 +55,8 @@ class Chunk:
         if self.kind == "doc":
             return self.doc
         more = "".join(f"\n{o}" for o in self.overloads)
-        return f"{self.signature}{more}\n{self.doc}".strip()
+        facts = f"\n({self.facts})" if self.facts else ""
+        return f"{self.signature}{more}\n{self.doc}{facts}".strip()
 
     def embed_text(self) -> str:
         if self.kind == "doc":
@@ -62,13 +64,14 @@ class Chunk:
         who = words(self.member)
         args = ", ".join(words(p) for p in self.params if p)
         head = f"{self.kind} {who}" + (f" ({args})" if args else "")
-        return f"{words(self.contract)}: {head}. {self.doc}"[:700]
+        facts = f" It {self.facts}." if self.facts else ""
+        return f"{words(self.contract)}: {head}. {self.doc}{facts}"[:700]
 
     def lex_tokens(self) -> list[str]:
         # Identity tokens are repeated so a name match outweighs a passing mention in prose.
         ident = tokens(self.member) * 2 + tokens(self.contract) + [self.kind]
         pkg = tokens(self.package.rsplit("@", 1)[0]) if self.package else []
-        return ident + pkg + tokens(" ".join(self.params)) + tokens(self.doc)
+        return ident + pkg + tokens(" ".join(self.params)) + tokens(self.doc) + tokens(self.facts)
 
 
 def words(ident: str) -> str:
@@ -132,7 +135,7 @@ def _from_record(r: Record) -> Chunk:
     return Chunk(kind=r.kind, contract=r.contract, member=r.member, signature=r.signature, selector=r.selector,
                  package=r.package, source=r.source, lines=r.lines, doc=r.doc, origin=r.origin,
                  visibility=r.visibility, mutability=r.mutability, contract_kind=r.contract_kind,
-                 canonical=r.canonical, params=r.params)
+                 canonical=r.canonical, params=r.params, facts=r.facts)
 
 
 def _fold_kind(kind: str) -> str:

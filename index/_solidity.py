@@ -62,6 +62,29 @@ class Decl:
     contract_kind: str | None = None  # for kind == "contract": contract|interface|library|abstract
     bases: list[str] = field(default_factory=list)  # for kind == "contract"
     var_type: str | None = None  # for kind == "variable"
+    facts: str = ""  # what the body does that a question may name: revert messages, errors, events
+
+
+_REQUIRE_MSG = re.compile(r"""\b(?:require|revert)\s*\((?:[^;]*?,)?\s*(["'])((?:(?!\1).){2,120})\1""")
+_REVERT_ERR = re.compile(r"\brevert\s+([A-Z]\w*)\s*\(")
+_EMIT = re.compile(r"\bemit\s+([A-Z]\w*)\s*\(")
+
+
+def body_facts(body: str) -> str:
+    """Messages and names a body reverts with and events it emits, in order, without repeats.
+
+    Members with terse or no comments (Uniswap's `ensure`, `lock`) are still findable by what they
+    do: "fails with EXPIRED" -> ensure, "reverts with EnforcedPause" -> _requireNotPaused.
+    """
+    reverts = list(dict.fromkeys([m.group(2) for m in _REQUIRE_MSG.finditer(body)]
+                                 + _REVERT_ERR.findall(body)))
+    emits = list(dict.fromkeys(_EMIT.findall(body)))
+    parts = []
+    if reverts:
+        parts.append("reverts with " + ", ".join(reverts[:6]))
+    if emits:
+        parts.append("emits " + ", ".join(emits[:6]))
+    return "; ".join(parts)
 
 
 def _mask(src: str) -> tuple[str, list[tuple[int, int, str, bool]]]:
@@ -254,8 +277,13 @@ def parse_source(src: str) -> list[Decl]:
     decls: list[Decl] = []
     doc_iter = sorted(docs)
 
+    def same_line(a: int, b: int) -> bool:
+        return "\n" not in src[a:b]
+
     def doc_before(prev_end: int, s: int) -> Doc:
-        found = [d for d in doc_iter if prev_end <= d[0] and d[1] <= s]
+        # A plain comment on the same line after the previous statement is that one's (see trailing).
+        found = [d for d in doc_iter if prev_end <= d[0] and d[1] <= s
+                 and (d[3] or prev_end == 0 or not same_line(prev_end, d[0]))]
         raw = [d[2] for d in found if d[3]]
         if raw:
             return parse_natspec("\n".join(raw))
@@ -284,6 +312,12 @@ def parse_source(src: str) -> list[Decl]:
                 continue
             d = _member(header, contract, ckind, doc, line_s, line_e)
             if d is not None:
+                if h < e - 1 and d.kind in ("function", "modifier", "constructor", "fallback", "receive"):
+                    d.facts = body_facts(src[h:e])
+                # `uint public kLast; // reserve0 * reserve1, as of ...`: Uniswap documents state this way.
+                trail = [t for a, b, t, nat in doc_iter if e <= a < end and same_line(e, a) and not nat]
+                if trail and d.doc.empty():
+                    d.doc = Doc(notice=" ".join(" ".join(trail).split()))
                 decls.append(d)
 
     walk(0, len(masked), "", None)

@@ -39,6 +39,7 @@ class Record:
     inheritdoc: str | None = None
     params: list[str] = field(default_factory=list)  # parameter names (words for search)
     bases: list[str] = field(default_factory=list)  # for kind == "contract"
+    facts: str = ""  # from a Solidity body: what it reverts with and emits
 
     @property
     def selector(self) -> str | None:
@@ -150,7 +151,7 @@ def solidity_records(text: str, pkg: str, source: str) -> list[Record]:
             canonical=canonical, package=pkg, source=source, lines=(d.line_start, d.line_end),
             doc=d.doc.render(), origin="sol", visibility=d.visibility, mutability=d.mutability,
             contract_kind=d.contract_kind or container.get(d.contract), inheritdoc=d.doc.inheritdoc if d.doc.inheritdoc else None,
-            params=params, bases=d.bases,
+            params=params, bases=d.bases, facts=d.facts,
         ))
     # Headers come from masked text (strings blanked); show the real text without comments.
     lines = text.split("\n")

@@ -19,7 +19,7 @@ import numpy as np
 from app.errors import IndexMismatch
 from index._chunks import Chunk
 
-FORMAT = 1
+FORMAT = 2  # 2: chunks carry body facts and trailing comments
 
 
 def fingerprint(chunks: list[Chunk]) -> str:

@@ -66,6 +66,13 @@ def test_modifiers_library_functions_and_public_constants():
     assert "force reserves to match balances" in _by(pair, "UniswapV2Pair", "sync").doc
     factory = read_file(V2CORE / "contracts/UniswapV2Factory.sol")
     assert _by(factory, "UniswapV2Factory", "getPair").canonical == "getPair(address,address)"
+    # A trailing `//` comment documents the variable it follows, not the next declaration.
+    assert "reserve0 * reserve1" in _by(pair, "UniswapV2Pair", "kLast").doc
+    assert _by(pair, "UniswapV2Pair", "unlocked").doc == ""
+    # What a body reverts with and emits is searchable even where comments are terse or missing.
+    assert _by(pair, "UniswapV2Pair", "lock", "modifier").facts == "reverts with UniswapV2: LOCKED"
+    assert _by(pair, "UniswapV2Pair", "_update").facts == "reverts with UniswapV2: OVERFLOW; emits Sync"
+    assert "EnforcedPause" in _by(pausable, "Pausable", "_requireNotPaused").facts
 
 
 def test_parser_survives_braces_in_strings_and_comments():
@@ -245,6 +252,9 @@ def test_query_analysis_kinds_negation_direction_versions():
     assert analyze("swap a fixed amount of ETH for as many tokens as possible").direction == "in"
     assert analyze("receive an exact amount of DAI, spending as few WETH as possible").direction == "out"
     assert analyze("add liquidity on Uniswap V2").versions == {"2"}
+    assert analyze("How can I force a pair's stored reserves to match its balances?").wants_action
+    assert not analyze("How do I read the current reserves of a pair?").wants_action
+    assert analyze("Which address is currently approved to move one NFT?").wants_value
 
 
 def test_embedding_precision_is_part_of_the_manifest(tmp_path):
