@@ -62,13 +62,13 @@ BRIDGE: list[tuple[str, str]] = [
     (r"\bmint\w*|create new tokens|issue new", "mint"),
     (r"total (?:amount|number|supply)|how many tokens exist|in circulation", "totalSupply supply"),
     (r"\bbalances?\b|how (?:much|many)\b.*\b(?:hold|own|have)\b", "balanceOf balance"),
-    (r"\bquot\w*|how (?:much|many)\b.*\bwould\b|would i (?:get|receive)|\bprice", "quote preview"),
-    (r"\bwrap\w*|\bunwrap\w*", "weth deposit withdraw"),
+    (r"\bquot\w*|how (?:much|many)\b.*\bwould\b|would i (?:get|receive)|i'?d (?:get|receive|end up)|\bestimat\w*|end up with|\bprice", "quote preview"),
+    (r"\bwrap\w*|\bunwrap\w*|\beth (?:in)?to weth|\bweth back (?:in)?to eth", "weth deposit withdraw"),
     (r"\bfees?\b", "fee"),
     (r"flash|borrow\w*|\blend\w*|\bloans?\b", "flash loan flashLoan"),
     (r"operator|approve all|all (?:of )?my", "operator setApprovalForAll isApprovedForAll"),
     (r"delegat\w*|voting power", "delegate votes"),
-    (r"re-?entran\w*|re-?enter\w*|called again|still running", "nonReentrant reentrancy reentrant"),
+    (r"re-?entran\w*|re-?enter\w*|called again|still running|call\w* back into", "nonReentrant reentrancy reentrant lock"),
     (r"don'?t return a bool|non-standard|usdt|safe(?:ly)? (?:send|transfer)", "safeTransfer safeerc20"),
     (r"typed data|eip-?712|domain separator", "eip712 domainSeparator"),
     (r"\bcap(?:ped)?\b|maximum supply|max supply", "cap"),
@@ -82,7 +82,7 @@ BRIDGE: list[tuple[str, str]] = [
     (r"\bwithdraw\w*|redeem\w*|take\b.*\bout\b|back out|cash out|\bget\b.*\bback\b", "withdraw redeem remove"),
     (r"\bdeposit\w*|\bput\b.*\binto\b", "deposit"),
     (r"\bhash\w*", "hash"),
-    (r"\bclone\w*|minimal[- ]proxy|cheap copy", "clone"),
+    (r"\bclone\w*|minimal[- ]proxy|\bcop(?:y|ies) of\b", "clone"),
     (r"\bcheck\w*|verif\w*|valid\w*", "verify check isValid"),
     (r"fixed amount of|exact amount of|exactly", "exact"),
     (r"several|multiple|\bmany\b.*\bat once|in (?:one|a single) (?:call|transaction)|\bbatch", "batch"),
@@ -90,6 +90,16 @@ BRIDGE: list[tuple[str, str]] = [
     (r"square root", "sqrt"),
     (r"\bid\b|identif\w*", "id"),
     (r"\breserves?\b", "reserves getReserves"),
+    (r"\bwho (?:\w+ )?(?:holds?|owns?)\b", "owner ownerOf"),
+    (r"\bcollection\b", "erc721 nft"),
+    (r"\b(?:entire|whole) collection|\bevery (?:one|nft|token) (?:i|you) (?:own|hold)", "operator setApprovalForAll"),
+    (r"\bidea\b|up for (?:a )?vote", "propose proposal"),
+    (r"brand[- ]new|\blaunch\w*|newly (?:created|listed)|\bnew (?:pool|pair|market)", "create new"),
+    (r"\bexcess\b|\bextra tokens\b|\bsurplus\b|\bleftover\b", "skim excess"),
+    (r"out of sync|no longer match|\bresync\w*", "sync"),
+    (r"\bcash\w* (?:\w+ )?in\b", "redeem remove withdraw"),
+    (r"\bpicture|\bimage|artwork|\bmetadata", "tokenURI uri metadata"),
+    (r"\bnominat\w*|\bnext owner|\bproposed (?:new )?owner", "pending pendingOwner"),
 ]
 _BRIDGE = [(re.compile(p, re.I), t.split()) for p, t in BRIDGE]
 
@@ -97,7 +107,8 @@ _BRIDGE = [(re.compile(p, re.I), t.split()) for p, t in BRIDGE]
 KIND_HINTS: list[tuple[str, str]] = [
     ("event", r"\blogged|\blogs?\b|\bemit\w*|\bevents?\b|notif\w*|\blistens?\b"),
     ("error", r"\brevert\w*|\berrors?\b(?! code)|custom error|\bfails? with"),
-    ("modifier", r"\bmodifiers?\b|only (?:the )?\w+ can call|guard\w* (?:a |the )?function"),
+    ("modifier", r"\bmodifiers?\b|only (?:the )?\w+ can call|guard\w* (?:a |the )?function|\btack\w* on|nobody but|no one but"
+                 r"|only (?:accounts?|addresses|holders?|the \w+) (?:\w+ )?(?:\w+ )?(?:can|should|may) (?:be able to )?call"),
     ("variable", r"\bconstant\b|where is (?:that|the|this) (?:amount|value|number) defined|hard-?coded"),
 ]
 _KIND_HINTS = [(k, re.compile(p, re.I)) for k, p in KIND_HINTS]
@@ -127,6 +138,7 @@ class Weights:
     ident: float = 0.75  # an identifier written in the question equals the member / contract
     name: float = 0.28  # share of the member name's words the question says (in order)
     name_extra: float = 0.1  # per further matched word: previewDeposit over deposit
+    name_unsaid: float = 0  # per name word the question does not say: WithPermit, SupportingFee...
     context: float = 0.44  # the question names the contract's family (ERC-721, Uniswap pair ...)
     direction: float = 0.3  # swap side fixed by the question matches the name
     callback: float = 0.3  # a hook (onXxx) when the question is about calling, not implementing
@@ -224,6 +236,15 @@ def name_match(member: str, seq: tuple[str, ...]) -> tuple[float, int]:
     return n / len(parts), n
 
 
+_PREFIXES = frozenset("get is has".split())
+
+
+def unsaid(member: str, seq: tuple[str, ...]) -> int:
+    """Name words the question never says (after bridging): the qualifiers of a near-twin."""
+    said = set(seq)
+    return sum(1 for p in name_parts(member) if p not in _NAME_STOP and p not in _PREFIXES and p not in said)
+
+
 # Contract-name words too generic to say which contract a question is about.
 _GENERIC = frozenset("i v token contract utils base mock test interface upgradeable".split())
 
@@ -273,6 +294,7 @@ def _adjust(q: Query, c: Chunk, w: Weights) -> float:
     if c.kind != "doc":
         share, n = name_match(c.member, q.seq)
         s += w.name * share + w.name_extra * min(max(n - 1, 0), 3)
+        s -= w.name_unsaid * min(unsaid(c.member, q.seq), 4)
         if context_words(q.context, c.contract):
             s += w.context
         if q.versions:
