@@ -140,6 +140,7 @@ class Weights:
     name_extra: float = 0.1  # per further matched word: previewDeposit over deposit
     name_unsaid: float = 0  # per name word the question does not say: WithPermit, SupportingFee...
     context: float = 0.44  # the question names the contract's family (ERC-721, Uniswap pair ...)
+    old_version: float = 0.6
     direction: float = 0.3  # swap side fixed by the question matches the name
     callback: float = 0.3  # a hook (onXxx) when the question is about calling, not implementing
     writes: float = 0.4  # a state-changing function when the question asks how much/many (a read)
@@ -301,6 +302,8 @@ def _adjust(q: Query, c: Chunk, w: Weights) -> float:
             v = _VERSION.findall(c.contract)
             if v and not set(v) & q.versions:
                 s -= w.context  # "Uniswap V2" asked, a V1 contract found
+        elif _VERSION.search(c.contract) and _VERSION.search(c.contract).group(1) == "1":
+            s -= w.old_version  # no version asked: a legacy V1 ABI is rarely what is meant
         if q.direction and "Exact" in c.member:
             fixed_out = "ForExact" in c.member
             s += w.direction if fixed_out == (q.direction == "out") else -w.direction
