@@ -151,6 +151,7 @@ class Weights:
     test_code: float = 0.098  # test/example/mock contracts
     contract_chunk: float = 1.204  # a whole-contract chunk when a member is wanted
     doc_chunk: float = 0.075
+    concepts: float = 0.15  # share of the question's bridged concepts the chunk covers (permit: spend + signature)
     candidates: int = 100
 
 
@@ -169,6 +170,7 @@ class Query:
     versions: frozenset[str] = frozenset()  # "Uniswap V2" -> {"2"}
     wants_value: bool = False  # "how many shares would I get": previewDeposit, not deposit
     wants_action: bool = False  # "how can I force the reserves to match": sync, not getReserves
+    concepts: tuple[frozenset[str], ...] = ()  # stemmed words of each vocabulary bridge that fired
 
 
 _HOW_MUCH = re.compile(r"\bhow (?:many|much)\b|\bwhich (?!functions?\b|modifiers?\b|events?\b|errors?\b|internal\b)\w+ (?:is|are|does|do|did|has|receives?|holds?)\b", re.I)
@@ -191,11 +193,13 @@ def analyze(text: str, *, bridge: bool = True) -> Query:
             placed += [(m.start(), p) for p in name_parts(m.group(0).replace("-", ""))]
     placed_words = list(placed)
     extra: list[str] = []
+    groups: list[frozenset[str]] = []
     if bridge:
         for rx, add in _BRIDGE:
             m = next((m for m in rx.finditer(text) if not in_neg(m.start()) or "without" in rx.pattern), None)
             if m:
                 extra += add
+                groups.append(frozenset(t for w in add for t in tokens(w)))
                 placed += [(m.start(), p) for w in add for p in name_parts(w)]
     seq = tuple(w for _, w in sorted(placed, key=lambda x: x[0]))
     kinds = {k for k, rx in _KIND_HINTS if any(not in_neg(m.start()) for m in rx.finditer(text))}
@@ -211,7 +215,7 @@ def analyze(text: str, *, bridge: bool = True) -> Query:
                  bool(re.search(r"\binternal\b", text, re.I)), direction,
                  bool(re.search(r"callback|\bhook|\bimplement|\bonreceived|be notified|receiv\w* contract", text, re.I)),
                  context, frozenset(re.findall(r"\b[vV](\d)\b", text)), bool(_HOW_MUCH.search(text)),
-                 _wants_action(text))
+                 _wants_action(text), tuple(dict.fromkeys(groups)))
 
 
 def _wants_action(text: str) -> bool:
@@ -236,6 +240,14 @@ def name_match(member: str, seq: tuple[str, ...]) -> tuple[float, int]:
         return 0.0, 0
     n = _lcs(parts, seq)
     return n / len(parts), n
+
+
+def chunk_terms(c: Chunk) -> frozenset[str]:
+    """The chunk's search tokens as a set, computed once per chunk."""
+    terms = c.__dict__.get("_terms")
+    if terms is None:
+        terms = c.__dict__["_terms"] = frozenset(c.lex_tokens())
+    return terms
 
 
 _PREFIXES = frozenset("get is has".split())
@@ -293,6 +305,9 @@ def _adjust(q: Query, c: Chunk, w: Weights) -> float:
             s += w.ident
         if c.contract.lower() in q.idents:
             s += w.ident / 2
+    if q.concepts:
+        have = chunk_terms(c)
+        s += w.concepts * sum(1 for g in q.concepts if g & have) / len(q.concepts)
     if c.kind != "doc":
         share, n = name_match(c.member, q.seq)
         s += w.name * share + w.name_extra * min(max(n - 1, 0), 3)

@@ -255,6 +255,8 @@ def test_query_analysis_kinds_negation_direction_versions():
     assert analyze("How can I force a pair's stored reserves to match its balances?").wants_action
     assert not analyze("How do I read the current reserves of a pair?").wants_action
     assert analyze("Which address is currently approved to move one NFT?").wants_value
+    q = analyze("Let a dapp spend my tokens using just a signature")
+    assert len(q.concepts) >= 2 and any("permit" in g for g in q.concepts)
 
 
 def test_embedding_precision_is_part_of_the_manifest(tmp_path):
