@@ -170,7 +170,8 @@ class Query:
     versions: frozenset[str] = frozenset()  # "Uniswap V2" -> {"2"}
     wants_value: bool = False  # "how many shares would I get": previewDeposit, not deposit
     wants_action: bool = False  # "how can I force the reserves to match": sync, not getReserves
-    concepts: tuple[frozenset[str], ...] = ()  # stemmed words of each vocabulary bridge that fired
+    concepts: tuple[frozenset[str], ...] = ()
+    eth_side: str | None = None  # "in" | "out": ETH is what the user pays with, or what they get  # stemmed words of each vocabulary bridge that fired
 
 
 _HOW_MUCH = re.compile(r"\bhow (?:many|much)\b|\bwhich (?!functions?\b|modifiers?\b|events?\b|errors?\b|internal\b)\w+ (?:is|are|does|do|did|has|receives?|holds?)\b", re.I)
@@ -215,7 +216,17 @@ def analyze(text: str, *, bridge: bool = True) -> Query:
                  bool(re.search(r"\binternal\b", text, re.I)), direction,
                  bool(re.search(r"callback|\bhook|\bimplement|\bonreceived|be notified|receiv\w* contract", text, re.I)),
                  context, frozenset(re.findall(r"\b[vV](\d)\b", text)), bool(_HOW_MUCH.search(text)),
-                 _wants_action(text), tuple(dict.fromkeys(groups)))
+                 _wants_action(text), tuple(dict.fromkeys(groups)), _eth_side(text))
+
+
+_ETH_IN = re.compile(r"\b(?:with|using|pay\w*|spend\w*|sell\w*|send\w*|from)\s+(?:my\s+|some\s+|native\s+)?(?:eth|ether)\b", re.I)
+_ETH_OUT = re.compile(r"\b(?:for|into|to|get\w*|receiv\w*|back|buy\w*)\s+(?:plain\s+|native\s+|some\s+)?(?:eth|ether)\b", re.I)
+
+
+def _eth_side(text: str) -> str | None:
+    """Uniswap names put the paid side first (swapETHForExactTokens pays ETH): which is ETH here?"""
+    i, o = bool(_ETH_IN.search(text)), bool(_ETH_OUT.search(text))
+    return "in" if i and not o else ("out" if o and not i else None)
 
 
 def _wants_action(text: str) -> bool:
@@ -320,6 +331,9 @@ def _adjust(q: Query, c: Chunk, w: Weights) -> float:
                 s -= w.context  # "Uniswap V2" asked, a V1 contract found
         elif _VERSION.search(c.contract) and _VERSION.search(c.contract).group(1) == "1":
             s -= w.old_version  # no version asked: a legacy V1 ABI is rarely what is meant
+        if q.eth_side and c.member.startswith("swap") and "ETH" in c.member:
+            pays_eth = c.member.startswith(("swapETH", "swapExactETH"))
+            s += w.direction if pays_eth == (q.eth_side == "in") else -w.direction
         if q.direction and "Exact" in c.member:
             fixed_out = "ForExact" in c.member
             s += w.direction if fixed_out == (q.direction == "out") else -w.direction

@@ -252,6 +252,8 @@ def test_query_analysis_kinds_negation_direction_versions():
     assert analyze("swap a fixed amount of ETH for as many tokens as possible").direction == "in"
     assert analyze("receive an exact amount of DAI, spending as few WETH as possible").direction == "out"
     assert analyze("add liquidity on Uniswap V2").versions == {"2"}
+    assert analyze("buy exactly 1,000 tokens with ETH on Uniswap").eth_side == "in"
+    assert analyze("sell a fee-on-transfer token for ETH").eth_side == "out"
     assert analyze("How can I force a pair's stored reserves to match its balances?").wants_action
     assert not analyze("How do I read the current reserves of a pair?").wants_action
     assert analyze("Which address is currently approved to move one NFT?").wants_value
