@@ -105,23 +105,24 @@ def main() -> None:
         print(f"built {added} chunks from {b.records} records ({b.folded} folded) in {dt:.1f}s "
               f"= {added / dt:.0f} chunks/s")
 
+    loaded = {p: [json.loads(line) for line in p.read_text().splitlines() if line.strip()] for p in args.sets}
     sets = {}
-    for path in args.sets:
-        cases = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    for path, cases in loaded.items():
         sets[path.name] = {name: score(idx, cases, cfg) for name, cfg in CONFIGS.items()}
         if path in UNSEEN:  # keep the blind sets unstudied: totals only
             for v in sets[path.name].values():
                 v.pop("missed_top5")
-    every = [json.loads(line) for p in args.sets for line in p.read_text().splitlines() if line.strip()]
+    every = [c for cases in loaded.values() for c in cases]
     all_scores = {name: score(idx, every, cfg) for name, cfg in CONFIGS.items()}
     for v in all_scores.values():
         v.pop("missed_top5")
     groups = {}
     for gname, paths in (("tuned", [EVAL / "retrieval-dev.jsonl", *TUNED]), ("unseen", UNSEEN)):
-        cases = [json.loads(line) for p in paths if p in args.sets for line in p.read_text().splitlines() if line.strip()]
+        cases = [c for p in paths for c in loaded.get(p, [])]
         if cases:
-            groups[gname] = {name: score(idx, cases, cfg) for name, cfg in (("full", CONFIGS["full"]),)}
-            groups[gname]["full"].pop("missed_top5")
+            full = score(idx, cases, CONFIGS["full"])
+            full.pop("missed_top5")
+            groups[gname] = {"full": full}
 
     idx.search("warm up", k=5)
     lat = []
@@ -152,7 +153,7 @@ def main() -> None:
     print(f"query p50 {latency['p50_ms']} ms, p95 {latency['p95_ms']} ms (warm, 1 torch thread); "
           f"index {out['index_bytes'] / 1e6:.1f} MB, {len(idx.chunks)} chunks; load avg {load1}")
     for sname, cfgs in sets.items():
-        if "missed_top5" in cfgs["full"]:
+        if "missed_top5" in cfgs["full"]:  # absent for the unseen sets
             print(f"missed top-5 ({sname}, full): {cfgs['full']['missed_top5']}")
 
 

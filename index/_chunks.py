@@ -67,6 +67,11 @@ class Chunk:
         facts = f" It {self.facts}." if self.facts else ""
         return f"{words(self.contract)}: {head}. {self.doc}{facts}"[:700]
 
+    @functools.cached_property
+    def terms(self) -> frozenset[str]:
+        """lex_tokens as a set, for re-ranking features (computed once; not saved)."""
+        return frozenset(self.lex_tokens())
+
     def lex_tokens(self) -> list[str]:
         # Identity tokens are repeated so a name match outweighs a passing mention in prose.
         ident = tokens(self.member) * 2 + tokens(self.contract) + [self.kind]

@@ -170,8 +170,8 @@ class Query:
     versions: frozenset[str] = frozenset()  # "Uniswap V2" -> {"2"}
     wants_value: bool = False  # "how many shares would I get": previewDeposit, not deposit
     wants_action: bool = False  # "how can I force the reserves to match": sync, not getReserves
-    concepts: tuple[frozenset[str], ...] = ()
-    eth_side: str | None = None  # "in" | "out": ETH is what the user pays with, or what they get  # stemmed words of each vocabulary bridge that fired
+    concepts: tuple[frozenset[str], ...] = ()  # stemmed words of each vocabulary bridge that fired
+    eth_side: str | None = None  # "in" | "out": ETH is what the user pays with, or what they get
 
 
 _HOW_MUCH = re.compile(r"\bhow (?:many|much)\b|\bwhich (?!functions?\b|modifiers?\b|events?\b|errors?\b|internal\b)\w+ (?:is|are|does|do|did|has|receives?|holds?)\b", re.I)
@@ -210,13 +210,14 @@ def analyze(text: str, *, bridge: bool = True) -> Query:
     # Context comes from the question's words; of the bridged words only standards (vault ->
     # erc4626) count, so "owner" bridged to `ownable` does not make Ownable the context.
     context = frozenset(w for _, w in placed_words) | frozenset(t for t in bridged if re.fullmatch(r"erc\d+", t))
+    wants_value = bool(_HOW_MUCH.search(text))
     out_, in_ = bool(_EXACT_OUT.search(text)), bool(_EXACT_IN.search(text))
     direction = "out" if out_ and not in_ else ("in" if in_ and not out_ else None)
     return Query(text, toks + [t for t in dict.fromkeys(bridged) if t not in toks], dense, seq, kinds, idents,
                  bool(re.search(r"\binternal\b", text, re.I)), direction,
                  bool(re.search(r"callback|\bhook|\bimplement|\bonreceived|be notified|receiv\w* contract", text, re.I)),
-                 context, frozenset(re.findall(r"\b[vV](\d)\b", text)), bool(_HOW_MUCH.search(text)),
-                 _wants_action(text), tuple(dict.fromkeys(groups)), _eth_side(text))
+                 context, frozenset(re.findall(r"\b[vV](\d)\b", text)), wants_value,
+                 _wants_action(text) and not wants_value, tuple(dict.fromkeys(groups)), _eth_side(text))
 
 
 _ETH_IN = re.compile(r"\b(?:with|using|pay\w*|spend\w*|sell\w*|send\w*|from)\s+(?:my\s+|some\s+|native\s+)?(?:eth|ether)\b", re.I)
@@ -231,7 +232,7 @@ def _eth_side(text: str) -> str | None:
 
 def _wants_action(text: str) -> bool:
     m = _HOW_DO.search(text)
-    return bool(m) and m.group(1).lower() not in _READ_VERBS and not _HOW_MUCH.search(text)
+    return bool(m) and m.group(1).lower() not in _READ_VERBS
 
 
 def _lcs(a: list[str], b: list[str]) -> int:
@@ -251,14 +252,6 @@ def name_match(member: str, seq: tuple[str, ...]) -> tuple[float, int]:
         return 0.0, 0
     n = _lcs(parts, seq)
     return n / len(parts), n
-
-
-def chunk_terms(c: Chunk) -> frozenset[str]:
-    """The chunk's search tokens as a set, computed once per chunk."""
-    terms = c.__dict__.get("_terms")
-    if terms is None:
-        terms = c.__dict__["_terms"] = frozenset(c.lex_tokens())
-    return terms
 
 
 _PREFIXES = frozenset("get is has".split())
@@ -317,19 +310,18 @@ def _adjust(q: Query, c: Chunk, w: Weights) -> float:
         if c.contract.lower() in q.idents:
             s += w.ident / 2
     if q.concepts:
-        have = chunk_terms(c)
-        s += w.concepts * sum(1 for g in q.concepts if g & have) / len(q.concepts)
+        s += w.concepts * sum(1 for g in q.concepts if g & c.terms) / len(q.concepts)
     if c.kind != "doc":
         share, n = name_match(c.member, q.seq)
         s += w.name * share + w.name_extra * min(max(n - 1, 0), 3)
         s -= w.name_unsaid * min(unsaid(c.member, q.seq), 4)
         if context_words(q.context, c.contract):
             s += w.context
+        v = _VERSION.findall(c.contract)
         if q.versions:
-            v = _VERSION.findall(c.contract)
             if v and not set(v) & q.versions:
                 s -= w.context  # "Uniswap V2" asked, a V1 contract found
-        elif _VERSION.search(c.contract) and _VERSION.search(c.contract).group(1) == "1":
+        elif "1" in v:
             s -= w.old_version  # no version asked: a legacy V1 ABI is rarely what is meant
         if q.eth_side and c.member.startswith("swap") and "ETH" in c.member:
             pays_eth = c.member.startswith(("swapETH", "swapExactETH"))
