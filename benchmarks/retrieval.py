@@ -42,8 +42,9 @@ CONFIGS = {
 
 # Sets whose misses were studied while building the retriever, and sets written blind (by someone
 # who never read the retriever) that were only ever scored as a whole: the honest "unseen" figure.
-TUNED = [REPO / f"benchmarks/retrieval_{n}.jsonl" for n in ("heldout", "heldout2", "heldout3", "blind4", "blind5")]
-UNSEEN = [REPO / f"benchmarks/retrieval_{n}.jsonl" for n in ("blind6", "blind7")]
+TUNED = [REPO / f"benchmarks/retrieval_{n}.jsonl"
+         for n in ("heldout", "heldout2", "heldout3", "blind4", "blind5", "blind6", "blind7")]
+UNSEEN = [REPO / f"benchmarks/retrieval_{n}.jsonl" for n in ("blind8", "blind9", "blind10", "blind11")]
 
 
 def install_corpus(cache: Path) -> list[Path]:
