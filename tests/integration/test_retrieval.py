@@ -24,13 +24,49 @@ def minilm_index(tmp_path_factory):
 
 
 def test_minilm_finds_members_from_everyday_wording(minilm_index):
-    assert minilm_index.manifest["model"] == "all-MiniLM-L6-v2" and minilm_index.manifest["dims"] == 384
+    assert minilm_index.manifest["model"].startswith("all-MiniLM-L6-v2+contracts@") and minilm_index.manifest["dims"] == 384
     hits = minilm_index.search("How can I let a dapp spend my tokens using just a signature?", k=5)
     assert ("IERC20Permit", "permit") in [(h.contract, h.member) for h in hits]
     nft = minilm_index.search("What gets logged when an NFT moves to a new owner?", k=3)
     assert (nft[0].contract, nft[0].member, nft[0].kind) == ("IERC721", "Transfer", "event")
     rec = minilm_index.search("recover the address that signed a message hash", k=3)
     assert "recover" in {h.member for h in rec}
+    frozen = minilm_index.search("My transfer reverted because the token is frozen right now. What custom error is that?", k=3)
+    assert (frozen[0].contract, frozen[0].member) == ("Pausable", "EnforcedPause")
+
+
+def test_the_contracts_adapter_is_merged_and_checked(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from app.errors import ConfigError
+    from index import SentenceEmbedder
+    from index._embed import BASE_MODEL, _model_path, load_float, merge_adapter
+
+    tuned, base = SentenceEmbedder(), SentenceEmbedder(BASE_MODEL)
+    assert tuned.name.startswith("all-MiniLM-L6-v2+contracts@") and base.name == BASE_MODEL
+    text = ["which error do I get when the contract is paused"]
+    cos = float(tuned.encode(text)[0] @ base.encode(text)[0])
+    assert 0.5 < cos < 0.995  # moved by the delta, still the same model underneath
+    bad = tmp_path / "bad.safetensors"
+    save_file({"scale": torch.tensor(2.0), "0.query.A": torch.zeros(8, 384), "0.query.B": torch.zeros(384, 8)}, str(bad))
+    with pytest.raises(ConfigError, match="does not fit"):
+        merge_adapter(load_float(str(_model_path(BASE_MODEL))), str(bad))
+
+
+def test_training_fits_a_delta_on_every_projection(minilm_index):
+    from index._embed import BASE_MODEL, _model_path, adapted_linears, load_float
+    from index.train import examples, fit
+
+    case = {"question": "Which error is raised when a function runs while the contract is paused?",
+            "expect": {"member": "EnforcedPause", "contracts": ["Pausable"]}}
+    data = examples(minilm_index, [case])
+    assert len(data) == 1 and data[0].answers[0].member == "EnforcedPause"
+    assert data[0].twins and all(t.member != "EnforcedPause" for t in data[0].twins)
+    tensors = fit(data * 4, epochs=1, batch=4, log=lambda *_: None)
+    names = set(adapted_linears(load_float(str(_model_path(BASE_MODEL)))))
+    assert {k.rsplit(".", 1)[0] for k in tensors if k != "scale"} == names and len(names) == 36
+    assert any(float(t.float().abs().max()) > 0 for k, t in tensors.items() if k.endswith(".B"))
 
 
 def test_cli_add_search_info_json(tmp_path, monkeypatch, minilm_index):
@@ -52,6 +88,6 @@ def test_cli_add_search_info_json(tmp_path, monkeypatch, minilm_index):
     assert rc == 0 and out["hits"][0]["kind"] == "modifier"
     assert out["hits"][0]["citation"].startswith("Pausable.when")
     rc, out = run("info")
-    assert rc == 0 and out["chunks"] > 0 and out["model"] == "all-MiniLM-L6-v2"
+    assert rc == 0 and out["chunks"] > 0 and out["model"].startswith("all-MiniLM-L6-v2+contracts@")
     rc, out = run("search", " ")
     assert rc == 1 and out == {"ok": False, "error": {"code": "invalid_input", "message": "empty search query"}}
