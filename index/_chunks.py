@@ -72,11 +72,23 @@ class Chunk:
         """lex_tokens as a set, for re-ranking features (computed once; not saved)."""
         return frozenset(self.lex_tokens())
 
+    @functools.cached_property
+    def negated(self) -> frozenset[str]:
+        """Words the doc says are not so ("the contract is not paused"): ExpectedPause vs EnforcedPause."""
+        return negated_words(self.doc)
+
     def lex_tokens(self) -> list[str]:
         # Identity tokens are repeated so a name match outweighs a passing mention in prose.
         ident = tokens(self.member) * 2 + tokens(self.contract) + [self.kind]
         pkg = tokens(self.package.rsplit("@", 1)[0]) if self.package else []
         return ident + pkg + tokens(" ".join(self.params)) + tokens(self.doc) + tokens(self.facts)
+
+
+_NOT = re.compile(r"\b(?:not|n't|never|no longer|non-)\s*(?:be\s+|been\s+|yet\s+|currently\s+|already\s+)?([A-Za-z]\w*)", re.I)
+
+
+def negated_words(text: str) -> frozenset[str]:
+    return frozenset(stem(m.group(1).lower()) for m in _NOT.finditer(text.replace("n't", " n't")))
 
 
 def words(ident: str) -> str:

@@ -284,3 +284,19 @@ def test_default_index_is_rebuilt_when_its_manifest_no_longer_matches(tmp_path):
 
     again = default_index(tmp_path, embedder=Quantized())
     assert again.manifest["precision"] == "qint8" and len(again.chunks) == len(first.chunks)
+
+
+def test_an_error_whose_doc_negates_the_question_ranks_below_its_twin(tmp_path):
+    from index._search import analyze
+
+    assert analyze("spend exactly 1.5 ETH for as much DAI as possible").eth_side == "in"
+    assert analyze("get back exactly 2 ETH for my DAI").eth_side is None  # both sides named: undecided
+    assert analyze("call unpause while the contract isn't paused").negated == {"paus"}
+    idx = _idx(tmp_path)
+    idx.add([OZ / "utils/Pausable.sol"])
+    by = {c.member: c for c in idx.chunks}
+    assert by["ExpectedPause"].negated == {"paus"} and not by["EnforcedPause"].negated
+    for question, right, twin in [("Which error do I get when I call it while the contract is paused?", "EnforcedPause", "ExpectedPause"),
+                                  ("Which error do I get calling unpause when it isn't paused?", "ExpectedPause", "EnforcedPause")]:
+        ranked = [h.member for h in idx.search(question, k=10) if h.kind == "error"]
+        assert ranked.index(right) < ranked.index(twin), question
