@@ -3,9 +3,11 @@
     .venv/bin/python benchmarks/retrieval.py [--cache DIR] [--sets FILE.jsonl ...] [--reuse]
 
 Installs the corpus npm packages into a cache folder (skipped when already there), builds a
-fresh index (MiniLM, 2 build threads), scores each question set with ../shared/eval/grade.py for
-the full pipeline and its ablations (dense-only, lexical-only, plain RRF fusion, + vocabulary
-bridge, + re-ranking), times warm queries, and writes benchmarks/results/retrieval.json.
+fresh index (MiniLM with the contracts adapter, 2 build threads), scores each question set with
+../shared/eval/grade.py for the full pipeline and its ablations (dense-only, lexical-only, plain RRF
+fusion, + vocabulary bridge, + re-ranking), times warm queries, and writes
+benchmarks/results/retrieval.json. For comparison it also builds an index with the untuned MiniLM,
+and scores both on a corpus the adapter never saw (Uniswap V3 + solmate, benchmarks/retrieval_other1.jsonl).
 """
 from __future__ import annotations
 
@@ -27,7 +29,15 @@ sys.path.insert(0, str(EVAL))
 
 from grade import grade_hits  # noqa: E402
 
-from index import open_index  # noqa: E402
+from index import Weights, open_index  # noqa: E402
+from index._embed import BASE_MODEL  # noqa: E402
+
+# The untuned MiniLM is scored with the weights that were fitted for it (dense 1.474).
+UNTUNED_WEIGHTS = Weights(dense=1.474)
+# A corpus no training question is about; sources only (its questions list declaring contracts, not ABIs).
+OTHER_PINS = {"@uniswap/v3-core": "1.0.1", "@uniswap/v3-periphery": "1.4.4", "solmate": "6.8.0"}
+OTHER_DIRS = ["@uniswap/v3-core/contracts", "@uniswap/v3-periphery/contracts", "solmate/src"]
+OTHER_SET = REPO / "benchmarks/retrieval_other1.jsonl"
 
 # name -> search() keyword arguments; "full" is what the product uses.
 CONFIGS = {
@@ -47,8 +57,8 @@ TUNED = [REPO / f"benchmarks/retrieval_{n}.jsonl"
 UNSEEN = [REPO / f"benchmarks/retrieval_{n}.jsonl" for n in ("blind8", "blind9", "blind10", "blind11")]
 
 
-def install_corpus(cache: Path) -> list[Path]:
-    pins = json.loads((EVAL / "corpus.json").read_text())["npm"]
+def install_corpus(cache: Path, pins: dict | None = None) -> list[Path]:
+    pins = pins or json.loads((EVAL / "corpus.json").read_text())["npm"]
     dirs = [cache / "node_modules" / name for name in pins]
 
     def present(d: Path, version: str) -> bool:
@@ -125,6 +135,8 @@ def main() -> None:
             full.pop("missed_top5")
             groups[gname] = {"full": full}
 
+    compare = compare_models(args.cache, dirs, loaded, idx)
+
     idx.search("warm up", k=5)
     lat = []
     for _ in range(2):
@@ -142,7 +154,7 @@ def main() -> None:
     out = {"corpus": json.loads((EVAL / "corpus.json").read_text())["npm"], "model": idx.manifest.get("model"),
            "index_chunks": len(idx.chunks), "index_bytes": sum(p.stat().st_size for p in root.iterdir()),
            "open_seconds": round(load_s, 2), "build": build, "latency": latency, "sets": sets, "all": all_scores, "groups": groups,
-           "machine": {"cpus": os.cpu_count(), "loadavg_1m_at_end": load1, "python": platform.python_version()},
+           "tuned_vs_untuned": compare, "machine": {"cpus": os.cpu_count(), "loadavg_1m_at_end": load1, "python": platform.python_version()},
            "goals": {"recall@5": 0.95, "recall@1": 0.80, "p50_ms": 20, "build_chunks_per_s": 150}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
@@ -151,11 +163,43 @@ def main() -> None:
     for sname, cfgs in list(sets.items()) + [("all", all_scores)] + [(f"group:{g}", v) for g, v in groups.items()]:
         for cname, s in cfgs.items():
             print(f"{sname:28} {cname:18} {s['recall@1']:5.2f} {s['recall@5']:5.2f} {s['mrr']:5.2f}")
+    for gname, v in compare.items():
+        for cname, s in v.items():
+            print(f"{'compare:' + gname:28} {cname:18} {s['recall@1']:5.2f} {s['recall@5']:5.2f} {s['mrr']:5.2f}")
     print(f"query p50 {latency['p50_ms']} ms, p95 {latency['p95_ms']} ms (warm, 1 torch thread); "
           f"index {out['index_bytes'] / 1e6:.1f} MB, {len(idx.chunks)} chunks; load avg {load1}")
     for sname, cfgs in sets.items():
         if "missed_top5" in cfgs["full"]:  # absent for the unseen sets
             print(f"missed top-5 ({sname}, full): {cfgs['full']['missed_top5']}")
+
+
+def compare_models(cache: Path, dirs: list[Path], loaded: dict, tuned) -> dict:
+    """The adapter's worth: tuned vs untuned MiniLM on the unseen sets and on a corpus it never saw."""
+    untuned = fresh(cache / "index-untuned", dirs, model=BASE_MODEL)
+    install_corpus(cache / "other", OTHER_PINS)
+    other_dirs = [cache / "other" / "node_modules" / sub for sub in OTHER_DIRS]
+    other = {"tuned": fresh(cache / "other-index", other_dirs),
+             "untuned": fresh(cache / "other-untuned", other_dirs, model=BASE_MODEL)}
+    unseen = [c for p in UNSEEN for c in loaded.get(p, [])]
+    others = [json.loads(line) for line in OTHER_SET.read_text().splitlines() if line.strip()]
+    out = {}
+    for gname, cases, pair in (("unseen", unseen, {"tuned": tuned, "untuned": untuned}), ("other_corpus", others, other)):
+        if not cases:
+            continue
+        out[gname] = {}
+        for which, index in pair.items():
+            for cname in ("full", "dense_only"):
+                s = score(index, cases, CONFIGS[cname])
+                s.pop("missed_top5")
+                out[gname][f"{which}_{cname}"] = s
+    return out
+
+
+def fresh(root: Path, dirs: list[Path], **kw):
+    shutil.rmtree(root, ignore_errors=True)
+    idx = open_index(root, weights=UNTUNED_WEIGHTS if kw.get("model") == BASE_MODEL else None, **kw)
+    idx.add(dirs)
+    return idx
 
 
 if __name__ == "__main__":
