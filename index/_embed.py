@@ -97,7 +97,9 @@ def load_float(path: str):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # a bar on stderr for every CLI call that embeds
     model = SentenceTransformer(path, device="cpu")
     # Chunk texts are capped near 128 word pieces; a shorter window makes the build ~1.5x faster.
     model.max_seq_length = 128
