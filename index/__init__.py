@@ -158,6 +158,11 @@ class Index:
     def search(self, query: str, k: int = 5, *, mode: str = "hybrid", rerank: bool = True,
                bridge: bool = True) -> list[Hit]:
         """Top-k hits. mode: hybrid | dense | lexical (the last two for measurement)."""
+        return [self._hit(self.chunks[i], s) for i, s in self.ranked(query, k, mode=mode, rerank=rerank, bridge=bridge)]
+
+    def ranked(self, query: str, k: int = 5, *, mode: str = "hybrid", rerank: bool = True,
+               bridge: bool = True) -> list[tuple[int, float]]:
+        """(chunk index, score) of the top k, best first: what `search` turns into hits."""
         if not query or not query.strip():
             raise ChatdappError("empty search query", code="invalid_input")
         if mode not in ("hybrid", "dense", "lexical"):
@@ -174,8 +179,7 @@ class Index:
         if mode in ("hybrid", "lexical"):
             qt = [t for t in q.tokens if t]
             lex = self._lexical().get_scores(qt) if qt else None
-        ranked = rank(q, self.chunks, dense, lex, self.weights, rerank=rerank)[:k]
-        return [self._hit(self.chunks[i], s) for i, s in ranked]
+        return rank(q, self.chunks, dense, lex, self.weights, rerank=rerank)[:k]
 
     @staticmethod
     def _hit(c: Chunk, score: float) -> Hit:

@@ -64,20 +64,6 @@ def is_answer(case: dict, chunk) -> bool:
     return chunk.member == e["member"] and chunk.contract in set(e["contracts"]) | set(case.get("also_in_abi", []))
 
 
-def _ranked(idx, question: str, mode: str, k: int) -> list[int]:
-    """Chunk indices of the top k, as Index.search ranks them."""
-    from index._search import analyze, rank
-
-    q = analyze(question)
-    dense = lex = None
-    if mode in ("hybrid", "dense"):
-        scores, ids = idx._faiss.search(idx.embedder.encode([q.dense_text]), idx.weights.candidates)
-        dense = {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
-    if mode == "hybrid":
-        lex = idx._lexical().get_scores([t for t in q.tokens if t])
-    return [i for i, _ in rank(q, idx.chunks, dense, lex, idx.weights, rerank=mode == "hybrid")[:k]]
-
-
 @dataclass
 class Example:
     query: str  # as the searcher embeds it (with bridged words)
@@ -94,8 +80,8 @@ def examples(idx, cases: list[dict], *, negatives: int = 10) -> list[Example]:
         answers = [c for c in idx.chunks if is_answer(case, c)]
         if not answers:
             continue
-        seen = _ranked(idx, case["question"], "hybrid", negatives) + _ranked(idx, case["question"], "dense", negatives)
-        twins = [idx.chunks[i] for i in dict.fromkeys(seen) if not is_answer(case, idx.chunks[i])]
+        seen = idx.ranked(case["question"], negatives) + idx.ranked(case["question"], negatives, mode="dense", rerank=False)
+        twins = [idx.chunks[i] for i in dict.fromkeys(i for i, _ in seen) if not is_answer(case, idx.chunks[i])]
         out.append(Example(analyze(case["question"]).dense_text, answers, twins, case))
     return out
 
