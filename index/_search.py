@@ -7,6 +7,7 @@ names written in the question, and a preference for the public API over internal
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -181,6 +182,11 @@ class Query:
     eth_side: str | None = None  # "in" | "out": ETH is what the user pays with, or what they get
     negated: frozenset[str] = frozenset()  # words the question says are not so ("while it isn't paused")
 
+    @functools.cached_property
+    def affirmed(self) -> frozenset[str]:
+        """Words (with bridged ones) the question says without negating them."""
+        return frozenset(self.seq) - self.negated
+
 
 _HOW_MUCH = re.compile(r"\bhow (?:many|much)\b|\bwhich (?!functions?\b|modifiers?\b|events?\b|errors?\b|internal\b)\w+ (?:is|are|does|do|did|has|receives?|holds?)\b", re.I)
 # "How do I <verb> ...": an action unless the verb reads, looks up or computes something.
@@ -325,8 +331,7 @@ def _adjust(q: Query, c: Chunk, w: Weights) -> float:
         s += w.concepts * sum(1 for g in q.concepts if g & c.terms) / len(q.concepts)
     if c.kind == "error" and (c.negated or q.negated):
         # An error's doc is the failed condition: "failed because the contract is (not) paused".
-        said = set(q.seq) - q.negated
-        if c.negated & said or (q.negated & c.terms) - c.negated:
+        if c.negated & q.affirmed or (q.negated & c.terms) - c.negated:
             s -= w.negation
     if c.kind != "doc":
         share, n = name_match(c.member, q.seq)
