@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/retrieval.py [--cache DIR] [--sets FILE.jsonl ...] [--reuse]
 
-Installs the corpus npm packages into a cache folder (skipped when already there), builds a
+Unpacks the corpus npm packages into a cache folder (skipped when already there), builds a
 fresh index (MiniLM with the contracts adapter, 2 build threads), scores each question set with
 ../shared/eval/grade.py for the full pipeline and its ablations (dense-only, lexical-only, plain RRF
 fusion, + vocabulary bridge, + re-ranking), times warm queries, and writes
@@ -17,7 +17,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ from grade import grade_hits  # noqa: E402
 
 from index import Weights, open_index  # noqa: E402
 from index._embed import BASE_MODEL  # noqa: E402
+from index.train import install  # noqa: E402
 
 # The untuned MiniLM is scored with the weights that were fitted for it (dense 1.474).
 UNTUNED_WEIGHTS = Weights(dense=1.474)
@@ -59,17 +59,8 @@ UNSEEN = [REPO / f"benchmarks/retrieval_{n}.jsonl" for n in ("blind8", "blind9",
 
 def install_corpus(cache: Path, pins: dict | None = None) -> list[Path]:
     pins = pins or json.loads((EVAL / "corpus.json").read_text())["npm"]
-    dirs = [cache / "node_modules" / name for name in pins]
-
-    def present(d: Path, version: str) -> bool:
-        pj = d / "package.json"
-        return pj.is_file() and json.loads(pj.read_text()).get("version") == version
-
-    if not all(present(d, v) for d, v in zip(dirs, pins.values())):
-        cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--save-exact",
-                        *[f"{n}@{v}" for n, v in pins.items()]], check=True)
-    return dirs
+    nm = install(cache, pins)
+    return [nm / name for name in pins]
 
 
 def score(idx, cases, cfg) -> dict:
