@@ -51,10 +51,14 @@ def parts() -> list[Part]:
     pins = _eval_pins()
     return [
         Part("eval-corpus", pins, tuple(pins),
-             tuple(DATA / f"train{n}.jsonl" for n in range(1, 8)) + (REPO.parent / "shared/eval/retrieval-dev.jsonl",) + ours),
+             tuple(DATA / f"train{n}.jsonl" for n in (*range(1, 8), *range(10, 16))) + (REPO.parent / "shared/eval/retrieval-dev.jsonl",) + ours),
         Part("aave", {"@aave/core-v3": "1.19.3"}, ("@aave/core-v3/contracts",), (DATA / "train8.jsonl",)),
         Part("chainlink-safe", {"@chainlink/contracts": "1.5.0", "@gnosis.pm/safe-contracts": "1.3.0"},
              ("@chainlink/contracts/src", "@gnosis.pm/safe-contracts/contracts"), (DATA / "train9.jsonl",)),
+        Part("aa-erc721a", {"@account-abstraction/contracts": "0.8.0", "erc721a": "4.3.0"},
+             ("@account-abstraction/contracts", "erc721a/contracts"), (DATA / "train16.jsonl",)),
+        Part("morpho-balancer", {"@morpho-org/morpho-blue": "1.0.0", "@balancer-labs/v2-interfaces": "0.4.0"},
+             ("@morpho-org/morpho-blue/src", "@balancer-labs/v2-interfaces/contracts"), (DATA / "train17.jsonl",)),
     ]
 
 
@@ -86,7 +90,7 @@ def examples(idx, cases: list[dict], *, negatives: int = 10) -> list[Example]:
     return out
 
 
-def fit(data: list[Example], *, epochs: int = 2, rank: int = 8, lr: float = 5e-4, batch: int = 16, hard: int = 2,
+def fit(data: list[Example], *, epochs: int = 2, rank: int = 8, lr: float = 5e-4, batch: int = 16, hard: int = 4,
         scale: float = 20.0, seed: int = 0, log=print) -> dict:
     """Train the delta; returns the tensors to save (A, B per layer as float16, and the scale)."""
     import torch

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import IndexMismatch, NotFound
-from index import HashingEmbedder, Hit, open_index
+from index import HashingEmbedder, Hit, Weights, open_index
 from index._solidity import parse_source
 from index._sources import abi_records, doc_records, read_file
 
@@ -296,7 +296,17 @@ def test_an_error_whose_doc_negates_the_question_ranks_below_its_twin(tmp_path):
     idx.add([OZ / "utils/Pausable.sol"])
     by = {c.member: c for c in idx.chunks}
     assert by["ExpectedPause"].negated == {"paus"} and not by["EnforcedPause"].negated
+    from dataclasses import replace
+
+    def margin(question, right, twin, weights):
+        idx.weights = weights
+        score = {h.member: h.score for h in idx.search(question, k=20) if h.kind == "error"}
+        return score[right] - score[twin]
+
+    # Whatever the embedder thinks of the twins, the rule at its default weight lowers the twin
+    # whose doc contradicts the question, and only that one.
     for question, right, twin in [("Which error do I get when I call it while the contract is paused?", "EnforcedPause", "ExpectedPause"),
                                   ("Which error do I get calling unpause when it isn't paused?", "ExpectedPause", "EnforcedPause")]:
-        ranked = [h.member for h in idx.search(question, k=10) if h.kind == "error"]
-        assert ranked.index(right) < ranked.index(twin), question
+        on, off = Weights(), replace(Weights(), negation=0.0)
+        assert on.negation > 0
+        assert margin(question, right, twin, on) - margin(question, right, twin, off) == pytest.approx(on.negation), question
