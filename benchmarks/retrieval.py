@@ -32,8 +32,12 @@ from index import Weights, open_index  # noqa: E402
 from index._embed import BASE_MODEL  # noqa: E402
 from index.train import install  # noqa: E402
 
-# The untuned MiniLM is scored with the weights that were fitted for it (dense 1.474).
-UNTUNED_WEIGHTS = Weights(dense=1.474)
+# The untuned MiniLM is scored with the weights once fitted for it (less the name-word features,
+# since removed), not with those fitted for the adapter.
+UNTUNED_WEIGHTS = Weights(rrf_k=23.0, dense=1.474, lexical=0.519, kind=0.627, kind_miss=0.256, unasked_kind=0.82,
+                          context=0.344, old_version=1.011, direction=0.366, callback=0.801, writes=0.604, reads=0.339,
+                          internal=0.82, underscore=0.224, test_code=0.098, contract_chunk=1.204, concepts=0.15,
+                          negation=0.3)
 # A corpus no training question is about; sources only (its questions list declaring contracts, not ABIs).
 OTHER_PINS = {"@uniswap/v3-core": "1.0.1", "@uniswap/v3-periphery": "1.4.4", "solmate": "6.8.0"}
 OTHER_DIRS = ["@uniswap/v3-core/contracts", "@uniswap/v3-periphery/contracts", "solmate/src"]
