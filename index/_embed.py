@@ -50,11 +50,12 @@ class SentenceEmbedder:
     manifest records the precision and an index is only searched with the precision it was built with.
     """
 
-    def __init__(self, name: str = DEFAULT_MODEL, *, build_threads: int | None = None, precision: str = "qint8"):
+    def __init__(self, name: str = DEFAULT_MODEL, *, build_threads: int | None = None, precision: str = "qint8",
+                 adapter: Path | None = None):
         if precision not in ("float32", "qint8"):
             raise ConfigError(f"unknown embedding precision {precision!r}")
         self.path = _model_path(name)
-        adapter = _adapter(name)
+        adapter = adapter or _adapter(name)  # another adapter than the shipped one: index.train's round 2
         self.name = name if adapter is None else f"{name}@{_digest(adapter)}"
         self.precision = precision
         self.model = _load(str(self.path), precision, None if adapter is None else str(adapter))

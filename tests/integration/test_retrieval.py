@@ -69,6 +69,27 @@ def test_training_fits_a_delta_on_every_projection(minilm_index):
     assert any(float(t.float().abs().max()) > 0 for k, t in tensors.items() if k.endswith(".B"))
 
 
+def test_round_two_puts_what_round_one_still_confuses_first(tmp_path):
+    from index import open_index
+    from index._embed import ADAPTER, BASE_MODEL
+    from index.train import Part, _remine, examples
+
+    case = {"id": "q", "question": "Which error is raised when a function runs while the contract is paused?",
+            "expect": {"member": "EnforcedPause", "contracts": ["Pausable"]}}
+    files = [f for f in FILES if f.endswith(".sol")]
+    untuned = open_index(tmp_path / "untuned", model=BASE_MODEL)
+    untuned.add([OZ / f for f in files])
+    got = examples(untuned, [case])
+    before = [c.id for c in got[0].twins]
+    shipped = open_index(tmp_path / "shipped")  # round 1 is played here by the shipped adapter
+    shipped.add([OZ / f for f in files])
+    tuned = examples(shipped, [case])[0].twins
+    again = _remine(got, ADAPTER, tmp_path, OZ, Part("t", {}, tuple(files), ()), [case])[0].twins
+    assert [c.id for c in again[:6]] == [c.id for c in tuned[:6]]
+    assert set(c.id for c in again[6:]) <= set(before) and len(again) <= 10
+    assert all(c.member != "EnforcedPause" for c in again)
+
+
 def test_cli_add_search_info_json(tmp_path, monkeypatch, minilm_index):
     from typer.testing import CliRunner
 
