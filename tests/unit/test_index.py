@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -296,7 +297,6 @@ def test_an_error_whose_doc_negates_the_question_ranks_below_its_twin(tmp_path):
     idx.add([OZ / "utils/Pausable.sol"])
     by = {c.member: c for c in idx.chunks}
     assert by["ExpectedPause"].negated == {"paus"} and not by["EnforcedPause"].negated
-    from dataclasses import replace
 
     def margin(question, right, twin, weights):
         idx.weights = weights
@@ -305,8 +305,8 @@ def test_an_error_whose_doc_negates_the_question_ranks_below_its_twin(tmp_path):
 
     # Whatever the embedder thinks of the twins, the rule at its default weight lowers the twin
     # whose doc contradicts the question, and only that one.
+    on, off = Weights(), replace(Weights(), negation=0.0)
+    assert on.negation > 0
     for question, right, twin in [("Which error do I get when I call it while the contract is paused?", "EnforcedPause", "ExpectedPause"),
                                   ("Which error do I get calling unpause when it isn't paused?", "ExpectedPause", "EnforcedPause")]:
-        on, off = Weights(), replace(Weights(), negation=0.0)
-        assert on.negation > 0
         assert margin(question, right, twin, on) - margin(question, right, twin, off) == pytest.approx(on.negation), question
