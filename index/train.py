@@ -56,7 +56,7 @@ def parts() -> list[Part]:
     pins = _eval_pins()
     return [
         Part("eval-corpus", pins, tuple(pins),
-             tuple(DATA / f"train{n}.jsonl" for n in (*range(1, 8), *range(10, 16), *range(18, 26))) + (REPO.parent / "shared/eval/retrieval-dev.jsonl",) + ours),
+             tuple(DATA / f"train{n}.jsonl" for n in (*range(1, 8), *range(10, 16), *range(18, 34))) + (REPO.parent / "shared/eval/retrieval-dev.jsonl",) + ours),
         Part("aave", {"@aave/core-v3": "1.19.3"}, ("@aave/core-v3/contracts",), (DATA / "train8.jsonl",)),
         Part("chainlink-safe", {"@chainlink/contracts": "1.5.0", "@gnosis.pm/safe-contracts": "1.3.0"},
              ("@chainlink/contracts/src", "@gnosis.pm/safe-contracts/contracts"), (DATA / "train9.jsonl",)),
