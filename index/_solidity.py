@@ -8,6 +8,8 @@ version (0.5 .. 0.8) because nothing is type-checked.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from itertools import takewhile
 from dataclasses import dataclass, field
 
 _CONTAINER = re.compile(r"^\s*(?:(abstract)\s+)?(contract|interface|library)\s+(\w+)\s*(.*)$", re.S)
@@ -276,14 +278,15 @@ def parse_source(src: str) -> list[Decl]:
     offsets = [0] + [m.end() for m in re.finditer("\n", src)]
     decls: list[Decl] = []
     doc_iter = sorted(docs)
+    starts = [d[0] for d in doc_iter]  # comments do not overlap, so bisecting the starts finds a range
 
     def same_line(a: int, b: int) -> bool:
         return "\n" not in src[a:b]
 
     def doc_before(prev_end: int, s: int) -> Doc:
         # A plain comment on the same line after the previous statement is that one's (see trailing).
-        found = [d for d in doc_iter if prev_end <= d[0] and d[1] <= s
-                 and (d[3] or prev_end == 0 or not same_line(prev_end, d[0]))]
+        found = [d for d in doc_iter[bisect_left(starts, prev_end):bisect_left(starts, s)]
+                 if d[1] <= s and (d[3] or prev_end == 0 or not same_line(prev_end, d[0]))]
         raw = [d[2] for d in found if d[3]]
         if raw:
             return parse_natspec("\n".join(raw))
@@ -315,7 +318,9 @@ def parse_source(src: str) -> list[Decl]:
                 if h < e - 1 and d.kind in ("function", "modifier", "constructor", "fallback", "receive"):
                     d.facts = body_facts(src[h:e])
                 # `uint public kLast; // reserve0 * reserve1, as of ...`: Uniswap documents state this way.
-                trail = [t for a, b, t, nat in doc_iter if e <= a < end and same_line(e, a) and not nat]
+                later = (doc_iter[j] for j in range(bisect_left(starts, e), len(doc_iter)))
+                trail = [t for a, b, t, nat in takewhile(lambda d: d[0] < end and same_line(e, d[0]), later)
+                         if not nat]
                 if trail and d.doc.empty():
                     d.doc = Doc(notice=" ".join(" ".join(trail).split()))
                 decls.append(d)

@@ -99,6 +99,19 @@ def test_parser_survives_braces_in_strings_and_comments():
     assert decls[("", "Free")].kind == "error"
 
 
+def test_each_member_of_a_long_flat_file_keeps_its_own_comments():
+    # A flattened explorer source has thousands of members; each must get the comment above it
+    # and its own trailing comment, never a neighbour's.
+    body = "".join(f"    /// @notice does {i}\n    function f{i}(uint a) external {{ a; }}\n"
+                   f"    uint public v{i}; // state {i}\n    // plain above g{i}\n    function g{i}() external {{}}\n"
+                   for i in range(400))
+    decls = {d.name: d for d in parse_source("contract Flat {\n" + body + "}\n")}
+    for i in (0, 1, 217, 399):
+        assert decls[f"f{i}"].doc.notice == f"does {i}"
+        assert decls[f"v{i}"].doc.notice == f"state {i}"
+        assert decls[f"g{i}"].doc.notice == f"plain above g{i}"
+
+
 # --- ABI shapes and docs ------------------------------------------------------------------
 
 def test_abi_shapes_hardhat_waffle_foundry_truffle_bare_combined(tmp_path):
