@@ -150,7 +150,6 @@ class Weights:
     unasked_kind: float = 1.77  # an event/error when the question asks for neither
     ident: float = 1.5  # a name written in the question is the member (kept high: eval questions never name it, users do;
     # raised (0.75 -> 1.0 -> 1.5) with the dense weight so that it still outranks a one-place dense lead)
-    # raised from 0.75 with the dense weight so that it still outranks a one-place dense lead)
     context: float = 0.478  # the question names the contract's family (ERC-721, Uniswap pair ...)
     old_version: float = 0.668  # a V1 contract when the question names no version
     direction: float = 1.106  # swap side fixed by the question matches the name

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from itertools import takewhile
 from dataclasses import dataclass, field
+from itertools import takewhile
 
 _CONTAINER = re.compile(r"^\s*(?:(abstract)\s+)?(contract|interface|library)\s+(\w+)\s*(.*)$", re.S)
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*")
