@@ -54,16 +54,20 @@ def test_the_contracts_adapter_is_merged_and_checked(tmp_path):
         merge_adapter(load_float(str(_model_path(BASE_MODEL))), str(bad))
 
 
-def test_training_fits_a_delta_on_every_projection(minilm_index):
+def test_training_fits_a_delta_on_every_projection(minilm_index, tmp_path):
     from index._embed import BASE_MODEL, _model_path, adapted_linears, load_float
-    from index.train import examples, fit
+    from index.train import examples, fit, load_examples, save_examples
 
-    case = {"question": "Which error is raised when a function runs while the contract is paused?",
-            "expect": {"member": "EnforcedPause", "contracts": ["Pausable"]}}
+    case = {"id": "q", "question": "Which error is raised when a function runs while the contract is paused?",
+            "expect": {"member": "EnforcedPause", "contracts": ["Pausable"]}, "_file": "train99.jsonl"}
     data = examples(minilm_index, [case])
-    assert len(data) == 1 and data[0].answers[0].member == "EnforcedPause"
+    assert len(data) == 1 and data[0].answers[0].member == "EnforcedPause" and data[0].source == "train99.jsonl"
     assert data[0].twins and all(t.member != "EnforcedPause" for t in data[0].twins)
-    tensors = fit(data * 4, epochs=1, batch=4, log=lambda *_: None)
+    save_examples(data, tmp_path / "ex.json")  # what a GPU machine fits from, without the corpora
+    again = load_examples(tmp_path / "ex.json")
+    assert [(e.query, e.answers, e.twins, e.source) for e in again] == [(e.query, e.answers, e.twins, e.source) for e in data]
+    assert again[0].answers[0].text == {c.id: c for c in minilm_index.chunks}[again[0].answers[0].id].embed_text()
+    tensors = fit(again * 4, epochs=1, batch=4, log=lambda *_: None)
     names = set(adapted_linears(load_float(str(_model_path(BASE_MODEL)))))
     assert {k.rsplit(".", 1)[0] for k in tensors if k != "scale"} == names and len(names) == 36
     assert any(float(t.float().abs().max()) > 0 for k, t in tensors.items() if k.endswith(".B"))
