@@ -66,13 +66,14 @@ def parts() -> list[Part]:
     return [
         Part("eval-corpus", pins, tuple(pins),
              tuple(DATA / f"train{n}.jsonl" for n in (*range(1, 8), *range(10, 16), *range(18, 42))) + (REPO.parent / "shared/eval/retrieval-dev.jsonl",) + ours),
-        Part("aave", {"@aave/core-v3": "1.19.3"}, ("@aave/core-v3/contracts",), (DATA / "train8.jsonl",)),
+        Part("aave", {"@aave/core-v3": "1.19.3"}, ("@aave/core-v3/contracts",), (DATA / "train8.jsonl", DATA / "train50.jsonl", DATA / "train51.jsonl")),
         Part("chainlink-safe", {"@chainlink/contracts": "1.5.0", "@gnosis.pm/safe-contracts": "1.3.0"},
-             ("@chainlink/contracts/src", "@gnosis.pm/safe-contracts/contracts"), (DATA / "train9.jsonl",)),
+             ("@chainlink/contracts/src", "@gnosis.pm/safe-contracts/contracts"),
+             (DATA / "train9.jsonl", DATA / "train52.jsonl", DATA / "train53.jsonl")),
         Part("aa-erc721a", {"@account-abstraction/contracts": "0.8.0", "erc721a": "4.3.0"},
-             ("@account-abstraction/contracts", "erc721a/contracts"), (DATA / "train16.jsonl",)),
+             ("@account-abstraction/contracts", "erc721a/contracts"), (DATA / "train16.jsonl", DATA / "train54.jsonl")),
         Part("morpho-balancer", {"@morpho-org/morpho-blue": "1.0.0", "@balancer-labs/v2-interfaces": "0.4.0"},
-             ("@morpho-org/morpho-blue/src", "@balancer-labs/v2-interfaces/contracts"), (DATA / "train17.jsonl",)),
+             ("@morpho-org/morpho-blue/src", "@balancer-labs/v2-interfaces/contracts"), (DATA / "train17.jsonl", DATA / "train55.jsonl")),
     ]
 
 
