@@ -136,11 +136,13 @@ class Weights:
     them: recall@1 there 0.536 -> 0.566, and on the 120 held-out check questions (blind sets 6-7,
     Uniswap V3/solmate) 0.692 -> 0.700. `ident` is kept out of the search: those questions never
     name the member, users do. A second search from there fitted its own questions better and the
-    check worse (0.675), so it was not taken. The shipped round-4 adapter ranks far better on its
-    own (dense-only recall@1 on the benchmark's unseen sets 0.58 -> 0.67), so `dense` and `lexical`
-    were then moved (3.34 -> 4.2, 1.02 -> 0.7) on 960 more fresh questions (train34-41, which no
-    adapter has trained on): recall@1 there 0.653 -> 0.674, check unchanged at 0.783. A full
-    search there reached 0.695 but lost the check (0.758), so it was not taken."""
+    check worse (0.675), so it was not taken. The round-4 adapter ranked far better on its own
+    (dense-only recall@1 on the benchmark's unseen sets 0.58 -> 0.67), so `dense` and `lexical`
+    were then moved (3.34 -> 4.2, 1.02 -> 0.7) on 960 more fresh questions (train34-41, which
+    round 4 had not trained on): recall@1 there 0.653 -> 0.674, check unchanged at 0.783. A full
+    search there reached 0.695 but lost the check (0.758), so it was not taken. For round 5, a
+    grid over `dense` (3.5-6) and `lexical` (0.5-0.9) moved its fresh questions (train42-49) by
+    at most a point, and a stronger `negation` cost them, so nothing changed."""
 
     rrf_k: float = 12.0
     dense: float = 4.2
