@@ -2,11 +2,13 @@
 
     .venv/bin/python -m index.train --epochs 2 --rank 8 --batch 16 --lr 5e-4 --out /tmp/r1.safetensors  # round 1
     (rounds 2 and 3 the same, each --mine-with the round before; round 4 also --epochs 3)
+    git show 268bd0c:index/adapters/contracts.safetensors > /tmp/r4.safetensors                # round 4, as shipped
     .venv/bin/python -m index.train --mine-with /tmp/r4.safetensors                             # round 5: shipped
 
 Mining (searching each question's near-twins) needs the corpora and runs on the CPU; the fit can run
 on a GPU machine from the mined examples: `--save-examples ex.json` here, then `--examples ex.json
---device cuda --base <a MiniLM folder>` there. Round 5 (4 epochs, rank 16, 5,819 questions) took
+--device cuda --base <a MiniLM folder>` there (the fit imports `index`, never faiss or eth_utils:
+empty stand-ins do where those are not installed). Round 5 (4 epochs, rank 16, 5,819 questions) took
 100 s on one H200; round 4 (3 epochs, rank 8, 4,139 questions) took 84 min on 2 CPU cores.
 
 A low-rank (LoRA) delta on every projection of MiniLM, trained contrastively: each question
